@@ -1,0 +1,250 @@
+/**
+ * The connector: the JSON kept in Secrets Manager, mirroring DNIF's "AWS CloudTrail"
+ * connector form (Connector Name, AWS Access Key, AWS Secret Key, AWS Region) plus where
+ * and how to deliver. See SPEC.md, "The connector secret".
+ *
+ * Validation errors name the field and the rule it broke; they never echo a value,
+ * because any field of this document may hold a credential.
+ */
+import { z } from 'zod';
+
+/** One broken rule of the connector, by dotted field path. */
+export interface FieldProblem {
+  field: string;
+  problem: string;
+}
+
+export class ConnectorValidationError extends Error {
+  readonly problems: FieldProblem[];
+  constructor(problems: FieldProblem[]) {
+    super(`Connector secret is invalid: ${problems.map((p) => `${p.field}: ${p.problem}`).join('; ')}`);
+    this.name = 'ConnectorValidationError';
+    this.problems = problems;
+  }
+  /** The first field named, for callers that show one. */
+  get field(): string {
+    return this.problems[0]?.field ?? '(secret)';
+  }
+}
+
+// Partitions aws, aws-cn, aws-us-gov, aws-iso*: us-east-1, cn-north-1, us-gov-west-1, us-isob-east-1.
+const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+const region = z
+  .string()
+  .regex(REGION_PATTERN, 'must be an AWS region code such as us-east-1 (lower case, no spaces)');
+
+const nonEmpty = (what: string) => z.string().min(1, `${what} must not be empty`);
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+/** https only; plain http is accepted for loopback receivers (local tests and the demo). */
+export function isAllowedDnifUrl(raw: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return false;
+  }
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
+}
+
+const authSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('bearer'), token: nonEmpty('token') }),
+  z.strictObject({ type: z.literal('basic'), username: nonEmpty('username'), password: nonEmpty('password') }),
+  z.strictObject({
+    type: z.literal('header'),
+    name: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'),
+    value: nonEmpty('value'),
+  }),
+  z.strictObject({
+    type: z.literal('hmac'),
+    header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'),
+    secret: nonEmpty('secret'),
+    algorithm: z.enum(['sha256', 'sha1', 'sha512']).default('sha256'),
+  }),
+]);
+
+const pem = z.string().regex(/-----BEGIN [A-Z0-9 ]+-----/, 'must be a PEM string');
+
+const syslogSchema = z.strictObject({
+  host: nonEmpty('host'),
+  port: z.number().int('must be a whole number').min(1).max(65535),
+  tls: z.boolean().default(true),
+  ca: pem.optional(),
+  cert: pem.optional(),
+  key: pem.optional(),
+});
+
+const dnifSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .refine(isAllowedDnifUrl, 'must be an https:// URL (http:// only for a loopback receiver)')
+      .optional(),
+    token: nonEmpty('token').optional(),
+    auth: authSchema.optional(),
+    format: z.enum(['json', 'ndjson']).default('json'),
+    gzip: z.boolean().default(false),
+    flatten: z.boolean().default(false),
+    headers: z.record(z.string(), z.string()).optional(),
+    syslog: syslogSchema.optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (!d.url && !d.syslog) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required (or give dnif.syslog)' });
+    if (d.url && !d.token && !d.auth)
+      ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required (or give dnif.auth)' });
+    if (d.token && d.auth) ctx.addIssue({ code: 'custom', path: ['auth'], message: 'give either dnif.token or dnif.auth, not both' });
+  });
+
+/** A pattern such as `Describe*` or `*.amazonaws.com`; `*` matches any run of characters. */
+const filterRule = z
+  .strictObject({
+    eventSource: nonEmpty('eventSource').optional(),
+    eventName: nonEmpty('eventName').optional(),
+    readOnly: z.boolean().optional(),
+  })
+  .refine((r) => r.eventSource !== undefined || r.eventName !== undefined || r.readOnly !== undefined, {
+    message: 'a rule needs eventSource, eventName or readOnly',
+  });
+
+const filtersSchema = z.strictObject({
+  include: z.array(filterRule).optional(),
+  exclude: z.array(filterRule).optional(),
+});
+
+const connectorSchema = z
+  .strictObject({
+    connectorName: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]{0,127}$/, 'must be 1-128 letters, digits, spaces, dots, dashes or underscores'),
+    awsAccessKeyId: z.string().regex(/^[A-Z0-9]{16,128}$/, 'must be an AWS access key id (16-128 upper-case letters and digits)').optional(),
+    awsSecretAccessKey: z.string().min(16, 'must be an AWS secret access key (at least 16 characters)').optional(),
+    awsSessionToken: nonEmpty('awsSessionToken').optional(),
+    awsRegion: region.optional(),
+    awsRegions: z.array(region).min(1, 'must list at least one region').optional(),
+    roleArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN').optional(),
+    externalId: z.string().min(2, 'must be 2-1224 characters').max(1224, 'must be 2-1224 characters').optional(),
+    dnif: dnifSchema,
+    filters: filtersSchema.optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (!c.awsRegion && !c.awsRegions) ctx.addIssue({ code: 'custom', path: ['awsRegion'], message: 'is required (or give awsRegions)' });
+    if (c.awsRegion && c.awsRegions)
+      ctx.addIssue({ code: 'custom', path: ['awsRegions'], message: 'give either awsRegion or awsRegions, not both' });
+    if (c.awsRegions && new Set(c.awsRegions).size !== c.awsRegions.length)
+      ctx.addIssue({ code: 'custom', path: ['awsRegions'], message: 'lists a region twice' });
+    if (c.awsAccessKeyId && !c.awsSecretAccessKey)
+      ctx.addIssue({ code: 'custom', path: ['awsSecretAccessKey'], message: 'is required when awsAccessKeyId is given' });
+    if (c.awsSecretAccessKey && !c.awsAccessKeyId)
+      ctx.addIssue({ code: 'custom', path: ['awsAccessKeyId'], message: 'is required when awsSecretAccessKey is given' });
+    if (c.awsSessionToken && !c.awsAccessKeyId)
+      ctx.addIssue({ code: 'custom', path: ['awsSessionToken'], message: 'needs awsAccessKeyId and awsSecretAccessKey' });
+    if (c.externalId && !c.roleArn) ctx.addIssue({ code: 'custom', path: ['externalId'], message: 'needs roleArn' });
+  });
+
+type ParsedConnector = z.output<typeof connectorSchema>;
+export type DnifAuth = z.output<typeof authSchema>;
+export type SyslogTarget = z.output<typeof syslogSchema>;
+export type FilterRule = z.output<typeof filterRule>;
+export type Filters = z.output<typeof filtersSchema>;
+
+/** HTTP delivery settings with `token` folded into `auth`. */
+export interface HttpTarget {
+  url: string;
+  auth: DnifAuth;
+  format: 'json' | 'ndjson';
+  gzip: boolean;
+  flatten: boolean;
+  headers: Record<string, string>;
+}
+
+export interface AwsAccess {
+  /** Absent: the function's own role (the default credential chain). */
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  sessionToken?: string;
+  roleArn?: string;
+  externalId?: string;
+}
+
+/** A validated connector, in the shape the code uses. */
+export interface Connector {
+  name: string;
+  regions: string[];
+  aws: AwsAccess;
+  http?: HttpTarget;
+  syslog?: SyslogTarget;
+  flatten: boolean;
+  filters: Filters;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
+  const field = issue.path.map(String).join('.') || '(secret)';
+  switch (issue.code) {
+    case 'unrecognized_keys':
+      return issue.keys.map((k) => ({ field: field === '(secret)' ? k : `${field}.${k}`, problem: 'is not a known field' }));
+    case 'invalid_type':
+      // zod's own text says "received undefined" for a missing field; say it plainly.
+      return [{ field, problem: /received undefined/.test(issue.message) ? 'is required' : `must be of type ${issue.expected}` }];
+    case 'invalid_union':
+      return [{ field, problem: 'does not match any allowed form' }];
+    case 'invalid_value':
+      return [{ field, problem: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
+    default:
+      return [{ field, problem: issue.message }];
+  }
+}
+
+/** Parse and validate the connector JSON. Throws ConnectorValidationError naming every bad field. */
+export function parseConnector(input: unknown): Connector {
+  let raw = input;
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      // JSON.parse's own message quotes the text it choked on: never pass it on.
+      throw new ConnectorValidationError([{ field: '(secret)', problem: 'is not valid JSON' }]);
+    }
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConnectorValidationError([{ field: '(secret)', problem: 'must be a JSON object' }]);
+  }
+  const result = connectorSchema.safeParse(raw);
+  if (!result.success) throw new ConnectorValidationError(result.error.issues.flatMap(describeIssue));
+  return toConnector(result.data);
+}
+
+function toConnector(c: ParsedConnector): Connector {
+  const d = c.dnif;
+  const auth: DnifAuth | undefined = d.auth ?? (d.token ? { type: 'bearer', token: d.token } : undefined);
+  return {
+    name: c.connectorName,
+    regions: c.awsRegions ?? [c.awsRegion as string],
+    aws: {
+      accessKeyId: c.awsAccessKeyId,
+      secretAccessKey: c.awsSecretAccessKey,
+      sessionToken: c.awsSessionToken,
+      roleArn: c.roleArn,
+      externalId: c.externalId,
+    },
+    http:
+      d.url && auth
+        ? { url: d.url, auth, format: d.format, gzip: d.gzip, flatten: d.flatten, headers: d.headers ?? {} }
+        : undefined,
+    syslog: d.syslog,
+    flatten: d.flatten,
+    filters: c.filters ?? {},
+  };
+}
+
+/** Every string in the connector that must never reach a log line or a response body. */
+export function secretValuesOf(c: Connector): string[] {
+  const values = [c.aws.secretAccessKey, c.aws.sessionToken, c.aws.accessKeyId, c.syslog?.key];
+  const a = c.http?.auth;
+  if (a?.type === 'bearer') values.push(a.token);
+  if (a?.type === 'basic') values.push(a.password);
+  if (a?.type === 'header') values.push(a.value);
+  if (a?.type === 'hmac') values.push(a.secret);
+  return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
