@@ -1,4 +1,71 @@
-// Placeholder while the forwarder core lands (issue 2); the CDK stack bundles this entry.
-export const handler = async (): Promise<never> => {
-  throw new Error('forwarder: not built yet');
+/**
+ * Forwarder Lambda, run by the EventBridge schedule. Thin: read settings and the connector,
+ * run `forward`, publish metrics, return the summary (SPEC.md, "Handlers").
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { Context } from 'aws-lambda';
+import { loadForwarderConfig, type ForwarderConfig } from '../shared/config';
+import type { Connector } from '../shared/connector';
+import { logger } from '../shared/logger';
+import { metrics } from '../shared/metrics';
+import { loadConnector } from '../shared/secret';
+import { createSink } from '../shared/sink/create-sink';
+import { Deadline } from '../shared/time';
+import { forward, ForwarderRunError, type ForwarderSummary } from './forward';
+import { recordRunMetrics } from './run-metrics';
+
+let config: ForwarderConfig | undefined;
+let doc: DynamoDBDocumentClient | undefined;
+
+/** For tests that change the environment between cases. */
+export function resetForwarderState(): void {
+  config = undefined;
+  doc = undefined;
+}
+
+export const handler = async (_event: unknown, context: Context): Promise<ForwarderSummary> => {
+  config ??= loadForwarderConfig();
+  doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const settings = config;
+  logger.addContext(context);
+  const endsAtMs = Date.now() + context.getRemainingTimeInMillis();
+  const run = (connector: Connector) =>
+    forward({
+      config: settings,
+      connector,
+      doc: doc as DynamoDBDocumentClient,
+      sink: createSink(connector),
+      deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
+      leaseUntilMs: endsAtMs,
+      owner: context.awsRequestId,
+      logger,
+    });
+
+  try {
+    const connector = await loadConnector(settings.secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
+    let summary: ForwarderSummary;
+    try {
+      summary = await run(connector);
+    } catch (err) {
+      if (!(err instanceof ForwarderRunError && err.isCredentialError)) throw err;
+      // Credentials may have been rotated since the secret was cached: read it again, once.
+      logger.warn('Credentials rejected; reading the secret again in case it was rotated');
+      recordRunMetrics(err.summary);
+      summary = await run(await loadConnector(settings.secretId, { maxAgeSeconds: 0, forceFetch: true }));
+    }
+    recordRunMetrics(summary);
+    logger.info('Run finished', { summary });
+    return summary;
+  } catch (err) {
+    if (err instanceof ForwarderRunError) {
+      recordRunMetrics(err.summary);
+      logger.error('Run failed', { summary: err.summary });
+    } else {
+      logger.error('Run failed', { error: (err as Error).message, code: (err as Error).name });
+    }
+    throw err;
+  } finally {
+    metrics.publishStoredMetrics();
+  }
 };

@@ -1,0 +1,161 @@
+/**
+ * A whole run for one connector: take the lease, run every region in parallel (each with its
+ * own checkpoint and its own LookupEvents limiter, so a busy region cannot starve the others),
+ * release the lease, and sum up.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { CheckpointStore, LeaseHeldError } from '../shared/checkpoint/checkpoint-store';
+import type { ForwarderConfig } from '../shared/config';
+import type { Connector } from '../shared/connector';
+import { compileFilters } from '../shared/filters';
+import { CloudTrailSource, createCloudTrailClient, SourceError } from '../shared/source/cloudtrail-source';
+import { accountKeyOf, credentialsFor } from '../shared/source/credentials';
+import { limiterFor } from '../shared/source/rate-limiter';
+import { SinkRejectedError, SinkUnavailableError } from '../shared/sink/errors';
+import type { Sink } from '../shared/sink/http-sink';
+import type { Deadline } from '../shared/time';
+import { emptySummary, RegionSummary, runRegion } from './region-run';
+
+export interface ForwarderSummary {
+  connectorName: string;
+  forwarded: number;
+  duplicatesSkipped: number;
+  filtered: number;
+  pages: number;
+  /** The oldest `head` cursor across regions (ISO-8601): everything before it has been read. */
+  checkpoint: string | null;
+  lagSeconds: number;
+  durationMs: number;
+  /** Set when this run did nothing because another run of the connector holds the lease. */
+  skipped?: string;
+  regions: Record<string, RegionSummary>;
+  checkpointUsage?: { reads: number; writes: number; readUnits: number; writeUnits: number };
+}
+
+export class ForwarderRunError extends Error {
+  constructor(readonly summary: ForwarderSummary) {
+    const failed = Object.entries(summary.regions).filter(([, r]) => r.error);
+    super(`Forwarding failed in ${failed.map(([region, r]) => `${region} (${r.error?.code}: ${r.error?.message})`).join('; ')}`);
+    this.name = 'ForwarderRunError';
+  }
+
+  /** True when a failure looks like rotated credentials: refetching the secret may fix it. */
+  get isCredentialError(): boolean {
+    return Object.values(this.summary.regions).some((r) => r.error && CREDENTIAL_ERRORS.has(r.error.code));
+  }
+}
+
+const CREDENTIAL_ERRORS = new Set([
+  'UnrecognizedClientException',
+  'InvalidSignatureException',
+  'ExpiredTokenException',
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'DnifAuthRejected',
+]);
+
+export interface ForwardOptions {
+  config: ForwarderConfig;
+  connector: Connector;
+  doc: DynamoDBDocumentClient;
+  sink: Sink;
+  deadline: Deadline;
+  /** Absolute time (ms) the lease may be held until: the Lambda's own deadline. */
+  leaseUntilMs: number;
+  owner: string;
+  logger: Logger;
+  /** Tests and the benchmark may inject sources; by default one per region from the connector. */
+  sourceFor?: (region: string) => CloudTrailSource;
+  now?: () => number;
+}
+
+export async function forward(options: ForwardOptions): Promise<ForwarderSummary> {
+  const { connector, config } = options;
+  const startedAt = Date.now();
+  const store = new CheckpointStore(options.doc, config.checkpointTable, connector.name);
+  const summary: ForwarderSummary = {
+    connectorName: connector.name,
+    forwarded: 0,
+    duplicatesSkipped: 0,
+    filtered: 0,
+    pages: 0,
+    checkpoint: null,
+    lagSeconds: 0,
+    durationMs: 0,
+    regions: {},
+  };
+  try {
+    await store.acquireLease(options.owner, options.leaseUntilMs);
+  } catch (err) {
+    if (!(err instanceof LeaseHeldError)) throw err;
+    options.logger.info(err.message);
+    return { ...summary, skipped: 'another run of this connector holds the lease', durationMs: Date.now() - startedAt };
+  }
+
+  const keep = compileFilters(connector.filters);
+  const sourceFor =
+    options.sourceFor ??
+    ((region: string) =>
+      new CloudTrailSource({
+        region,
+        client: createCloudTrailClient(region, credentialsFor(connector.aws, region)),
+        limiter: limiterFor(accountKeyOf(connector.aws), region, config.lookupRatePerSecond),
+      }));
+
+  try {
+    await Promise.all(
+      connector.regions.map(async (region) => {
+        const regionSummary = emptySummary();
+        summary.regions[region] = regionSummary;
+        try {
+          await runRegion(
+            {
+              connectorName: connector.name,
+              region,
+              source: sourceFor(region),
+              store,
+              sink: options.sink,
+              deadline: options.deadline,
+              settings: config,
+              keep,
+              flatten: connector.flatten,
+              logger: options.logger,
+              now: options.now,
+            },
+            regionSummary,
+          );
+        } catch (err) {
+          regionSummary.error = describeFailure(err);
+          options.logger.error('Region run failed; its checkpoint stays where it was', { region, code: regionSummary.error.code, error: regionSummary.error.message });
+        }
+      }),
+    );
+  } finally {
+    await store.releaseLease(options.owner).catch((err: unknown) => options.logger.warn('Could not release the lease; it expires by itself', { error: String(err) }));
+  }
+
+  const regions = Object.values(summary.regions);
+  summary.forwarded = sum(regions, (r) => r.forwarded);
+  summary.duplicatesSkipped = sum(regions, (r) => r.duplicatesSkipped);
+  summary.filtered = sum(regions, (r) => r.filtered);
+  summary.pages = sum(regions, (r) => r.pages);
+  summary.lagSeconds = Math.max(0, ...regions.map((r) => r.lagSeconds));
+  const heads = regions.map((r) => r.checkpoint?.head).filter((h): h is string => !!h).sort();
+  summary.checkpoint = heads[0] ?? null;
+  summary.durationMs = Date.now() - startedAt;
+  summary.checkpointUsage = { ...store.usage };
+  if (regions.some((r) => r.error)) throw new ForwarderRunError(summary);
+  return summary;
+}
+
+function describeFailure(err: unknown): { code: string; message: string } {
+  if (err instanceof SinkRejectedError) return { code: err.isAuthError ? 'DnifAuthRejected' : 'DnifRejected', message: err.message };
+  if (err instanceof SinkUnavailableError) return { code: 'DnifUnavailable', message: err.message };
+  if (err instanceof SourceError) return { code: err.code, message: err.message };
+  const e = err as { name?: string; message?: string };
+  return { code: e.name ?? 'Error', message: e.message ?? String(err) };
+}
+
+const sum = <T>(items: T[], f: (t: T) => number): number => items.reduce((n, t) => n + f(t), 0);
+

@@ -1,0 +1,235 @@
+/**
+ * One region's share of a run: read Event history since the checkpoint, drop what was already
+ * handled, deliver the rest oldest first, and move the checkpoint after every delivered batch.
+ *
+ * Why two cursors. Events reach Event history minutes after they happen, in no guaranteed
+ * order, so "the last EventTime seen" loses events. Each run therefore reads:
+ *
+ *   sweep range  [sweep, min(head - settle, now - lateness))   a last look at a span that can no
+ *                                                               longer change; then `sweep` moves
+ *   head range   [max(sweep, head - settle), now)              what is new, re-reading the last
+ *                                                               `settle` seconds, where the usual
+ *                                                               ~5 minute stragglers land
+ *
+ * Every second of Event history is read once fresh and once more after `lateness` has passed,
+ * so an event that shows up to LATENESS_SECONDS late is still delivered, at a cost of about two
+ * reads an event instead of the (lateness / interval + 1) of re-reading the whole window each
+ * run. Anything read twice is dropped by its EventId (CheckpointStore `seen` buckets).
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { CheckpointStore, Cursor, seenKey } from '../shared/checkpoint/checkpoint-store';
+import type { CloudTrailSource, SliceResult, SourceEvent } from '../shared/source/cloudtrail-source';
+import { toBatches } from '../shared/sink/batcher';
+import type { Sink } from '../shared/sink/http-sink';
+import { buildRecord, type OutgoingRecord } from '../shared/sink/records';
+import { Deadline, DeadlineReachedError, toIso } from '../shared/time';
+
+export interface RegionRunSettings {
+  latenessSeconds: number;
+  backfillSeconds: number;
+  settleSeconds: number;
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+}
+
+export interface RegionRunDeps {
+  connectorName: string;
+  region: string;
+  source: CloudTrailSource;
+  store: CheckpointStore;
+  sink: Sink;
+  deadline: Deadline;
+  settings: RegionRunSettings;
+  /** true: deliver; false: drop by the connector's filters (counted, remembered as handled). */
+  keep: (event: SourceEvent) => boolean;
+  flatten: boolean;
+  logger: Logger;
+  now?: () => number;
+}
+
+export interface RegionSummary {
+  forwarded: number;
+  duplicatesSkipped: number;
+  filtered: number;
+  truncated: number;
+  unparsed: number;
+  pages: number;
+  throttles: number;
+  sourceRetries: number;
+  batches: number;
+  sinkErrors: number;
+  checkpoint: { head: string; sweep: string } | null;
+  lagSeconds: number;
+  /** The run reached its deadline with work left; the next run resumes. */
+  stoppedEarly: boolean;
+  error?: { code: string; message: string };
+}
+
+/** Slices aim at this many events: ~50 full pages, so a partial last page costs ≤2%. */
+const TARGET_SLICE_EVENTS = 2500;
+/** A slice that turns out denser than this is abandoned and read again in narrower slices. */
+const MAX_SLICE_EVENTS = 10_000;
+const FIRST_SLICE_SECONDS = 60;
+const MAX_SLICE_SECONDS = 6 * 3600;
+
+interface Slice {
+  start: number;
+  end: number;
+}
+
+interface Fetched {
+  slice: Slice;
+  readAtSec: number;
+  result: SliceResult;
+  complete: boolean;
+}
+
+export function emptySummary(): RegionSummary {
+  return {
+    forwarded: 0,
+    duplicatesSkipped: 0,
+    filtered: 0,
+    truncated: 0,
+    unparsed: 0,
+    pages: 0,
+    throttles: 0,
+    sourceRetries: 0,
+    batches: 0,
+    sinkErrors: 0,
+    checkpoint: null,
+    lagSeconds: 0,
+    stoppedEarly: false,
+  };
+}
+
+export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = emptySummary()): Promise<RegionSummary> {
+  const now = deps.now ?? Date.now;
+  const { latenessSeconds: lateness, settleSeconds: settle, backfillSeconds } = deps.settings;
+  const startSec = Math.floor(now() / 1000);
+  const cursor: Cursor = (await deps.store.getCursor(deps.region)) ?? { head: startSec - backfillSeconds, sweep: startSec - backfillSeconds };
+  summary.checkpoint = { head: toIso(cursor.head), sweep: toIso(cursor.sweep) };
+
+  const headStart = Math.max(cursor.sweep, cursor.head - settle);
+  const sweepEnd = Math.min(headStart, startSec - lateness);
+  let sliceSeconds = FIRST_SLICE_SECONDS;
+
+  try {
+    for (const range of [
+      { start: cursor.sweep, end: sweepEnd, kind: 'sweep' as const },
+      { start: headStart, end: startSec, kind: 'head' as const },
+    ]) {
+      if (range.end <= range.start) continue;
+      sliceSeconds = await readRange(deps, range, sliceSeconds, summary, async (slice, readAtSec) => {
+        if (range.kind === 'sweep') {
+          cursor.sweep = slice.end;
+        } else {
+          cursor.head = Math.max(cursor.head, slice.end);
+          // `sweep` follows only while it is contiguous with what this run has read.
+          if (cursor.sweep >= slice.start) cursor.sweep = Math.max(cursor.sweep, Math.min(slice.end, readAtSec - lateness));
+        }
+        await deps.store.saveCursor(deps.region, cursor);
+        summary.checkpoint = { head: toIso(cursor.head), sweep: toIso(cursor.sweep) };
+      });
+    }
+  } catch (err) {
+    if (!(err instanceof DeadlineReachedError)) throw err;
+    summary.stoppedEarly = true;
+    deps.logger.warn('Deadline reached; stopping cleanly', { region: deps.region, checkpoint: summary.checkpoint });
+  } finally {
+    summary.lagSeconds = Math.max(0, Math.floor(now() / 1000) - cursor.head);
+  }
+  return summary;
+}
+
+/** Reads [range.start, range.end) in adaptive slices, fetching the next slice while delivering one. */
+async function readRange(
+  deps: RegionRunDeps,
+  range: Slice,
+  initialSliceSeconds: number,
+  summary: RegionSummary,
+  onSliceDone: (slice: Slice, readAtSec: number) => Promise<void>,
+): Promise<number> {
+  let width = initialSliceSeconds;
+  const plan = (start: number): Slice => ({ start, end: Math.min(range.end, start + width) });
+  let pending: Promise<Fetched> | undefined = fetchSlice(deps, plan(range.start), summary);
+
+  while (pending) {
+    const fetched: Fetched = await pending;
+    pending = undefined;
+    const { slice, result } = fetched;
+    const sliceWidth = slice.end - slice.start;
+
+    if (!fetched.complete) {
+      // Too dense to hold: narrow to the density seen so far and read the same start again.
+      width = Math.max(1, Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / result.events.length));
+      pending = fetchSlice(deps, plan(slice.start), summary);
+      continue;
+    }
+    // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time.
+    width = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));
+    if (slice.end < range.end) {
+      pending = fetchSlice(deps, plan(slice.end), summary);
+      // If delivery below fails, this read is abandoned: keep its failure from going unhandled.
+      pending.catch(() => undefined);
+    }
+    await deliverSlice(deps, slice, result.events, summary);
+    await onSliceDone(slice, fetched.readAtSec);
+  }
+  return width;
+}
+
+async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSummary): Promise<Fetched> {
+  const readAtSec = Math.floor((deps.now ?? Date.now)() / 1000);
+  const maxEvents = slice.end - slice.start > 1 ? MAX_SLICE_EVENTS : Number.POSITIVE_INFINITY;
+  const result = await deps.source.fetchSlice(slice.start, slice.end, deps.deadline, maxEvents);
+  summary.pages += result.pages;
+  summary.throttles += result.throttles;
+  summary.sourceRetries += result.retries;
+  return { slice, readAtSec, result, complete: result.complete };
+}
+
+async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary): Promise<void> {
+  const seen = await deps.store.loadSeen(deps.region, slice.start, slice.end);
+  const forwardedAt = new Date().toISOString();
+  const fresh: OutgoingRecord[] = [];
+  const filtered: SourceEvent[] = [];
+  for (const event of events) {
+    if (seen.has(seenKey(event.eventId))) {
+      summary.duplicatesSkipped += 1;
+    } else if (!deps.keep(event)) {
+      filtered.push(event);
+    } else {
+      const record = buildRecord(event, {
+        connectorName: deps.connectorName,
+        region: deps.region,
+        forwardedAt,
+        flatten: deps.flatten,
+        maxRecordBytes: deps.settings.batchMaxBytes - 2,
+      });
+      if (record.truncated) summary.truncated += 1;
+      if (record.unparsed) summary.unparsed += 1;
+      fresh.push(record);
+    }
+  }
+  if (filtered.length > 0) {
+    await deps.store.markSeen(deps.region, filtered);
+    summary.filtered += filtered.length;
+  }
+  for (const batch of toBatches(fresh, { maxEvents: deps.settings.batchMaxEvents, maxBytes: deps.settings.batchMaxBytes })) {
+    if (deps.deadline.reached) throw new DeadlineReachedError(`delivering ${deps.region}`);
+    try {
+      const stats = await deps.sink.send(batch, deps.deadline);
+      summary.sinkErrors += stats.errors;
+    } catch (err) {
+      summary.sinkErrors += (err as { attempts?: number }).attempts ?? 1;
+      throw err;
+    }
+    // The batch is in DNIF: remember it before anything else can fail. A crash right here
+    // is the one case that re-sends a batch (SPEC.md, delivery promise).
+    await deps.store.markSeen(deps.region, batch);
+    summary.forwarded += batch.length;
+    summary.batches += 1;
+  }
+}
+
+const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));

@@ -1,0 +1,199 @@
+/**
+ * The checkpoint, in the DynamoDB table of SPEC.md (partition key `pk`, TTL `expiresAt`):
+ *
+ *   cursor#<connector>#<region>        { head, sweep }  epoch seconds, see forwarder/region-run.ts
+ *   seen#<connector>#<region>#<bucket> { ids }          hashes of EventIds already handled, by
+ *                                                       10-second bucket of EventTime
+ *   lease#<connector>                  { owner, leaseUntil }  one run per connector at a time
+ *
+ * `seen` items hold 8-byte hashes in a string set, ~12 bytes an event: at the API ceiling of
+ * 100 events/s a bucket holds ≤1,000 of them, ≈12 KB, far below the 400 KB item limit.
+ */
+import { createHash } from 'node:crypto';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+
+export const SEEN_BUCKET_SECONDS = 10;
+/** LookupEvents reaches 90 days back: nothing older can be read again, so nothing older is kept. */
+const RETENTION_SECONDS = 91 * 86400;
+
+export interface Cursor {
+  /** Everything before `head` has been read at least once. */
+  head: number;
+  /** Everything before `sweep` has been read after it could no longer change (EventTime + lateness). */
+  sweep: number;
+}
+
+/** Hash of an EventId as stored in `seen` items: 8 bytes of SHA-256, base64url. */
+export function seenKey(eventId: string): string {
+  return createHash('sha256').update(eventId).digest().subarray(0, 8).toString('base64url');
+}
+
+export class LeaseHeldError extends Error {
+  constructor(connector: string) {
+    super(`Another run of connector ${connector} holds the lease; this run does nothing`);
+    this.name = 'LeaseHeldError';
+  }
+}
+
+export interface CheckpointUsage {
+  reads: number;
+  writes: number;
+  /** Capacity units DynamoDB reported (ReturnConsumedCapacity TOTAL). */
+  readUnits: number;
+  writeUnits: number;
+}
+
+export class CheckpointStore {
+  readonly usage: CheckpointUsage = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+  // Buckets already loaded in this run, so each is read at most once.
+  private readonly seenCache = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly connector: string,
+  ) {}
+
+  private cursorPk(region: string): string {
+    return `cursor#${this.connector}#${region}`;
+  }
+
+  private seenPk(region: string, bucket: number): string {
+    return `seen#${this.connector}#${region}#${bucket}`;
+  }
+
+  private countWrite(consumed?: { CapacityUnits?: number }): void {
+    this.usage.writes += 1;
+    this.usage.writeUnits += consumed?.CapacityUnits ?? 0;
+  }
+
+  async getCursor(region: string): Promise<Cursor | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.table, Key: { pk: this.cursorPk(region) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
+    );
+    this.usage.reads += 1;
+    this.usage.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
+    if (!out.Item) return undefined;
+    return { head: Number(out.Item.head), sweep: Number(out.Item.sweep) };
+  }
+
+  /** Never moves a cursor backwards, even if two writers raced past the lease. */
+  async saveCursor(region: string, cursor: Cursor): Promise<void> {
+    try {
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: this.cursorPk(region), head: cursor.head, sweep: cursor.sweep, updatedAt: new Date().toISOString() },
+          ConditionExpression: 'attribute_not_exists(pk) OR (head <= :head AND sweep <= :sweep)',
+          ExpressionAttributeValues: { ':head': cursor.head, ':sweep': cursor.sweep },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.countWrite(out.ConsumedCapacity);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      // Stored cursor is already further on: keep it.
+    }
+  }
+
+  /** The hashes of handled EventIds with EventTime in [fromSec, toSec). */
+  async loadSeen(region: string, fromSec: number, toSec: number): Promise<Set<string>> {
+    const all = new Set<string>();
+    const missing: number[] = [];
+    for (let b = bucketOf(fromSec); b < toSec; b += SEEN_BUCKET_SECONDS) {
+      const cached = this.seenCache.get(this.seenPk(region, b));
+      if (cached) cached.forEach((id) => all.add(id));
+      else missing.push(b);
+    }
+    for (let i = 0; i < missing.length; i += 100) {
+      let keys: Record<string, unknown>[] = missing.slice(i, i + 100).map((b) => ({ pk: this.seenPk(region, b) }));
+      for (const b of missing.slice(i, i + 100)) this.seenCache.set(this.seenPk(region, b), new Set());
+      // BatchGet may return some keys unprocessed under load: ask again for those.
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        const out = await this.doc.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'pk, ids' } }, ReturnConsumedCapacity: 'TOTAL' }),
+        );
+        this.usage.reads += 1;
+        this.usage.readUnits += (out.ConsumedCapacity ?? []).reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
+        for (const item of out.Responses?.[this.table] ?? []) {
+          const ids = item.ids instanceof Set ? (item.ids as Set<string>) : new Set<string>();
+          this.seenCache.set(String(item.pk), new Set(ids));
+          ids.forEach((id) => all.add(id));
+        }
+        keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+        if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    }
+    return all;
+  }
+
+  /** Records events as handled (delivered or filtered). ADD to a set is idempotent and needs no read. */
+  async markSeen(region: string, events: { eventId: string; eventTime: number }[]): Promise<void> {
+    const byBucket = new Map<number, string[]>();
+    for (const e of events) {
+      const b = bucketOf(e.eventTime);
+      const list = byBucket.get(b) ?? [];
+      list.push(seenKey(e.eventId));
+      byBucket.set(b, list);
+    }
+    await Promise.all(
+      [...byBucket].map(async ([bucket, ids]) => {
+        const out = await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: { pk: this.seenPk(region, bucket) },
+            UpdateExpression: 'ADD ids :ids SET expiresAt = :exp',
+            ExpressionAttributeValues: { ':ids': new Set(ids), ':exp': bucket + SEEN_BUCKET_SECONDS + RETENTION_SECONDS },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        );
+        this.countWrite(out.ConsumedCapacity);
+        const pk = this.seenPk(region, bucket);
+        const cached = this.seenCache.get(pk) ?? new Set<string>();
+        ids.forEach((id) => cached.add(id));
+        this.seenCache.set(pk, cached);
+      }),
+    );
+  }
+
+  /** Takes the connector's lease until `untilMs`, or throws LeaseHeldError if a live run has it. */
+  async acquireLease(owner: string, untilMs: number, nowMs = Date.now()): Promise<void> {
+    try {
+      const out = await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: { pk: `lease#${this.connector}`, owner, leaseUntil: untilMs, expiresAt: Math.ceil(untilMs / 1000) + 86400 },
+          ConditionExpression: 'attribute_not_exists(pk) OR leaseUntil < :now OR #owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':now': nowMs, ':owner': owner },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.countWrite(out.ConsumedCapacity);
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) throw new LeaseHeldError(this.connector);
+      throw err;
+    }
+  }
+
+  async releaseLease(owner: string): Promise<void> {
+    try {
+      const out = await this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: { pk: `lease#${this.connector}` },
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      );
+      this.countWrite(out.ConsumedCapacity);
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    }
+  }
+}
+
+export const bucketOf = (epochSeconds: number): number => Math.floor(epochSeconds / SEEN_BUCKET_SECONDS) * SEEN_BUCKET_SECONDS;

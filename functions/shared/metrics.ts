@@ -1,0 +1,24 @@
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+
+/** Metric names the CDK alarms and dashboard read; change them together. */
+export const MetricName = {
+  EventsForwarded: 'EventsForwarded',
+  DuplicatesSkipped: 'DuplicatesSkipped',
+  LagSeconds: 'LagSeconds',
+  SinkErrors: 'SinkErrors',
+  Throttles: 'Throttles',
+  RunDuration: 'RunDuration',
+  EventsFiltered: 'EventsFiltered',
+  EventsTruncated: 'EventsTruncated',
+  EventsUnparsed: 'EventsUnparsed',
+} as const;
+
+export const METRICS_NAMESPACE = 'CloudTrailToDnif';
+
+/** EMF metrics (Powertools): one flush per invocation, dimension `service` only so alarms match. */
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cloudtrail-dnif-forwarder',
+});
+
+export { MetricUnit };

@@ -1,0 +1,138 @@
+/**
+ * Posts batches to DNIF's HTTP Connector (SPEC.md): JSON array or NDJSON, optional gzip, one
+ * of four auth modes. 2xx is success; 429, 5xx and network faults are retried with jittered
+ * backoff (honouring Retry-After) while the deadline allows; other 4xx stop at once.
+ */
+import { gzipSync } from 'node:zlib';
+import type { HttpTarget } from '../connector';
+import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
+import { authHeaders } from './auth';
+import { SinkRejectedError, SinkUnavailableError } from './errors';
+import type { OutgoingRecord } from './records';
+
+export interface SendStats {
+  attempts: number;
+  /** Failed attempts (retryable or not): feeds the SinkErrors metric. */
+  errors: number;
+  bytesSent: number;
+}
+
+export interface HttpSinkOptions {
+  maxAttempts?: number;
+  requestTimeoutMs?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  random?: () => number;
+  userAgent?: string;
+}
+
+/** Where batches go: DNIF's HTTP Connector, or a DNIF Adapter over syslog. */
+export interface Sink {
+  send(records: OutgoingRecord[], deadline: Deadline): Promise<SendStats>;
+  close?(): Promise<void>;
+}
+
+export class HttpSink implements Sink {
+  private readonly maxAttempts: number;
+  private readonly requestTimeoutMs: number;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+  private readonly random: () => number;
+  private readonly userAgent: string;
+
+  constructor(
+    private readonly target: HttpTarget,
+    options: HttpSinkOptions = {},
+  ) {
+    this.maxAttempts = options.maxAttempts ?? 6;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.baseDelayMs = options.baseDelayMs ?? 250;
+    this.maxDelayMs = options.maxDelayMs ?? 20_000;
+    this.random = options.random ?? Math.random;
+    this.userAgent = options.userAgent ?? 'cloudtrail-dnif-forwarder/0.1';
+  }
+
+  /** The request body for these records, exactly as it goes on the wire (before gzip). */
+  encode(records: OutgoingRecord[]): Buffer {
+    const text =
+      this.target.format === 'ndjson' ? records.map((r) => r.json).join('\n') + (records.length ? '\n' : '') : `[${records.map((r) => r.json).join(',')}]`;
+    return Buffer.from(text, 'utf8');
+  }
+
+  async send(records: OutgoingRecord[], deadline: Deadline): Promise<SendStats> {
+    return this.post(this.encode(records), deadline);
+  }
+
+  /** Posts an already encoded body (also used by test-connection's empty-batch probe). */
+  async post(plain: Buffer, deadline: Deadline): Promise<SendStats> {
+    const body = this.target.gzip ? gzipSync(plain) : plain;
+    const headers: Record<string, string> = {
+      ...lowerCaseKeys(this.target.headers),
+      'content-type': this.target.format === 'ndjson' ? 'application/x-ndjson' : 'application/json',
+      'user-agent': this.userAgent,
+      ...(this.target.gzip ? { 'content-encoding': 'gzip' } : {}),
+      ...authHeaders(this.target.auth, body),
+    };
+    const stats: SendStats = { attempts: 0, errors: 0, bytesSent: 0 };
+    let lastProblem = '';
+    let lastStatus: number | undefined;
+    while (stats.attempts < this.maxAttempts) {
+      const timeout = Math.min(this.requestTimeoutMs, deadline.remainingMs());
+      if (timeout <= 0) throw new DeadlineReachedError('delivering to DNIF');
+      stats.attempts += 1;
+      let retryAfterMs: number | undefined;
+      let response: Response | undefined;
+      try {
+        response = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
+        // Drain the body so the connection can be reused; its text is not trusted or logged.
+        await response.arrayBuffer().catch(() => undefined);
+      } catch (err) {
+        stats.errors += 1;
+        lastStatus = undefined;
+        lastProblem = describeNetworkError(err);
+      }
+      if (response?.ok) {
+        stats.bytesSent += body.length;
+        return stats;
+      }
+      if (response) {
+        stats.errors += 1;
+        lastStatus = response.status;
+        lastProblem = `HTTP ${response.status} ${response.statusText}`.trim();
+        if (response.status !== 429 && response.status < 500) throw new SinkRejectedError(response.status, response.statusText, stats.attempts);
+        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      }
+      if (stats.attempts >= this.maxAttempts) break;
+      const delay = Math.max(retryAfterMs ?? 0, backoffDelayMs(stats.attempts - 1, this.baseDelayMs, this.maxDelayMs, this.random));
+      if (!deadline.allows(delay)) break;
+      await sleep(delay);
+    }
+    throw new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${lastProblem}`, stats.attempts, lastStatus);
+  }
+}
+
+function lowerCaseKeys(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
+}
+
+/** Retry-After in seconds or as an HTTP date; capped so one answer cannot stall a run. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - now;
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, 120_000) : undefined;
+}
+
+/** fetch hides the cause (ECONNREFUSED, certificate errors, timeouts) one level down. */
+export function describeNetworkError(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'request timed out';
+  const code = e.cause?.code;
+  return code ? `network error ${code}` : `network error: ${e.cause?.message ?? e.message ?? 'unknown'}`;
+}
+
+export function networkErrorCode(err: unknown): string | undefined {
+  const e = err as { name?: string; cause?: { code?: string } };
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'ETIMEDOUT';
+  return e.cause?.code;
+}

@@ -1,0 +1,102 @@
+/**
+ * Turns a LookupEvents event into what DNIF receives (SPEC.md, "What DNIF receives"): the
+ * CloudTrail record itself plus a `dnifForwarder` object. Nothing is dropped: a record whose
+ * CloudTrailEvent is not JSON, or one too large for a batch, still goes out, marked.
+ */
+import type { SourceEvent } from '../source/cloudtrail-source';
+
+export interface RecordContext {
+  connectorName: string;
+  region: string;
+  forwardedAt: string;
+  flatten: boolean;
+  /** The largest serialised record a batch can carry. */
+  maxRecordBytes: number;
+}
+
+export interface OutgoingRecord {
+  eventId: string;
+  eventTime: number;
+  /** The serialised JSON record. */
+  json: string;
+  bytes: number;
+  unparsed: boolean;
+  truncated: boolean;
+}
+
+// Fields that make a record large; CloudTrail's own log files cap them the same way.
+const BULKY_FIELDS = ['responseElements', 'requestParameters', 'additionalEventData', 'serviceEventDetails', 'resources'];
+const CORE_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'eventType', 'eventCategory', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'userIdentity', 'errorCode', 'errorMessage', 'readOnly', 'requestID'];
+
+export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRecord {
+  let record: Record<string, unknown>;
+  let unparsed = false;
+  try {
+    const parsed: unknown = JSON.parse(event.cloudTrailEvent ?? '');
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    record = parsed as Record<string, unknown>;
+  } catch {
+    unparsed = true;
+    record = {
+      eventID: event.eventId,
+      eventTime: new Date(event.eventTime * 1000).toISOString().replace('.000Z', 'Z'),
+      eventName: event.eventName,
+      eventSource: event.eventSource,
+      readOnly: event.readOnly === undefined ? undefined : event.readOnly === 'true',
+      username: event.username,
+      resources: event.resources,
+      rawCloudTrailEvent: event.cloudTrailEvent,
+    };
+  }
+  const meta: Record<string, unknown> = {
+    connectorName: ctx.connectorName,
+    eventId: event.eventId,
+    region: ctx.region,
+    accountId: accountIdOf(record),
+    forwardedAt: ctx.forwardedAt,
+  };
+  if (unparsed) meta.parseError = 'CloudTrailEvent is not a JSON object; fields taken from LookupEvents';
+
+  let json = serialise(record, meta, ctx.flatten);
+  let truncated = false;
+  if (Buffer.byteLength(json) > ctx.maxRecordBytes) {
+    truncated = true;
+    const dropped: string[] = [];
+    const slim = { ...record };
+    for (const field of BULKY_FIELDS) {
+      if (slim[field] === undefined) continue;
+      const size = Buffer.byteLength(JSON.stringify(slim[field]));
+      slim[field] = `[removed by forwarder: ${size} bytes]`;
+      dropped.push(field);
+      json = serialise(slim, { ...meta, truncated: dropped }, ctx.flatten);
+      if (Buffer.byteLength(json) <= ctx.maxRecordBytes) break;
+    }
+    if (Buffer.byteLength(json) > ctx.maxRecordBytes) {
+      const core = Object.fromEntries(CORE_FIELDS.filter((f) => record[f] !== undefined).map((f) => [f, record[f]]));
+      json = serialise(core, { ...meta, truncated: ['all but core fields'] }, ctx.flatten);
+    }
+  }
+  return { eventId: event.eventId, eventTime: event.eventTime, json, bytes: Buffer.byteLength(json), unparsed, truncated };
+}
+
+function accountIdOf(record: Record<string, unknown>): string | undefined {
+  if (typeof record.recipientAccountId === 'string') return record.recipientAccountId;
+  const identity = record.userIdentity as { accountId?: unknown } | undefined;
+  return typeof identity?.accountId === 'string' ? identity.accountId : undefined;
+}
+
+function serialise(record: Record<string, unknown>, meta: Record<string, unknown>, flatten: boolean): string {
+  const full = { ...record, dnifForwarder: meta };
+  return JSON.stringify(flatten ? flattenRecord(full) : full);
+}
+
+/** `{a:{b:1}}` → `{"a.b":1}`; arrays become JSON strings (for DNIF clients that refuse nesting). */
+export function flattenRecord(value: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [key, v] of Object.entries(value)) {
+    const name = prefix ? `${prefix}.${key}` : key;
+    if (Array.isArray(v)) out[name] = JSON.stringify(v);
+    else if (v !== null && typeof v === 'object') flattenRecord(v as Record<string, unknown>, name, out);
+    else out[name] = v;
+  }
+  return out;
+}

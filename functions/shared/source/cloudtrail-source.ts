@@ -1,0 +1,175 @@
+/**
+ * Reads CloudTrail Event history with LookupEvents: one time slice at a time, every page,
+ * within the 2 requests/s limit, retrying throttling and transient faults until the deadline.
+ */
+import { CloudTrailClient, LookupEventsCommand, type Event as LookupEvent } from '@aws-sdk/client-cloudtrail';
+import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
+import type { RateLimiter } from './rate-limiter';
+import type { CloudTrailCredentials } from './credentials';
+
+/** One event as LookupEvents returns it, with the time in epoch seconds. */
+export interface SourceEvent {
+  eventId: string;
+  eventTime: number;
+  eventName?: string;
+  eventSource?: string;
+  readOnly?: string;
+  username?: string;
+  accessKeyId?: string;
+  resources?: { ResourceType?: string; ResourceName?: string }[];
+  /** The CloudTrail record as a JSON string (may be malformed; the sink copes). */
+  cloudTrailEvent?: string;
+}
+
+export interface SliceResult {
+  events: SourceEvent[];
+  pages: number;
+  throttles: number;
+  retries: number;
+  /** false: stopped at `maxEvents` before the last page; `events` is then only the newest part. */
+  complete: boolean;
+}
+
+/** A LookupEvents failure that retrying will not fix (credentials, permissions, region). */
+export class SourceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly region: string,
+  ) {
+    super(message);
+    this.name = 'SourceError';
+  }
+}
+
+const PAGE_SIZE = 50; // the API maximum
+
+export function createCloudTrailClient(region: string, credentials: CloudTrailCredentials): CloudTrailClient {
+  return new CloudTrailClient({
+    region,
+    credentials,
+    // Retries are ours (below): we count throttles and keep to the deadline.
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000 },
+  });
+}
+
+const isThrottle = (name: string): boolean => name === 'ThrottlingException' || name === 'Throttling' || name === 'TooManyRequestsException';
+
+function isTransient(err: unknown): boolean {
+  const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string };
+  if (e.$fault === 'server') return true;
+  const status = e.$metadata?.httpStatusCode;
+  if (status !== undefined && status >= 500) return true;
+  // No HTTP response at all: a network fault, a reset or a timeout.
+  if (status === undefined) return true;
+  return e.name === 'TimeoutError' || e.name === 'RequestTimeout';
+}
+
+export interface CloudTrailSourceOptions {
+  region: string;
+  client: CloudTrailClient;
+  limiter: RateLimiter;
+  /** Transient-fault retries per page before giving up (throttles are retried until the deadline). */
+  maxTransientRetries?: number;
+  random?: () => number;
+}
+
+export class CloudTrailSource {
+  readonly region: string;
+  private readonly client: CloudTrailClient;
+  private readonly limiter: RateLimiter;
+  private readonly maxTransientRetries: number;
+  private readonly random: () => number;
+
+  constructor(options: CloudTrailSourceOptions) {
+    this.region = options.region;
+    this.client = options.client;
+    this.limiter = options.limiter;
+    this.maxTransientRetries = options.maxTransientRetries ?? 8;
+    this.random = options.random ?? Math.random;
+  }
+
+  /**
+   * Every event with startSec <= EventTime < endSec, oldest first. LookupEvents' bounds are
+   * inclusive and its pages newest first, so we ask for [start, end], drop `end` and sort.
+   */
+  async fetchSlice(startSec: number, endSec: number, deadline: Deadline, maxEvents = Number.POSITIVE_INFINITY): Promise<SliceResult> {
+    const result: SliceResult = { events: [], pages: 0, throttles: 0, retries: 0, complete: true };
+    const seen = new Set<string>();
+    let nextToken: string | undefined;
+    do {
+      const page = await this.fetchPage(startSec, endSec, nextToken, deadline, result);
+      result.pages += 1;
+      for (const raw of page.Events ?? []) {
+        const event = toSourceEvent(raw);
+        if (!event || event.eventTime < startSec || event.eventTime >= endSec || seen.has(event.eventId)) continue;
+        seen.add(event.eventId);
+        result.events.push(event);
+      }
+      nextToken = page.NextToken;
+      if (nextToken && result.events.length >= maxEvents) {
+        result.complete = false;
+        break;
+      }
+    } while (nextToken);
+    result.events.sort((a, b) => a.eventTime - b.eventTime || (a.eventId < b.eventId ? -1 : 1));
+    return result;
+  }
+
+  private async fetchPage(startSec: number, endSec: number, nextToken: string | undefined, deadline: Deadline, stats: SliceResult) {
+    for (let attempt = 0; ; attempt++) {
+      if (!deadline.allows(this.limiter.waitMs())) throw new DeadlineReachedError(`reading CloudTrail in ${this.region}`);
+      await this.limiter.acquire();
+      try {
+        return await this.client.send(
+          new LookupEventsCommand({
+            StartTime: new Date(startSec * 1000),
+            EndTime: new Date(endSec * 1000),
+            MaxResults: PAGE_SIZE,
+            NextToken: nextToken,
+          }),
+        );
+      } catch (err) {
+        const name = (err as { name?: string }).name ?? '';
+        if (isThrottle(name)) {
+          stats.throttles += 1;
+          // Someone else shares this account's limit: back off beyond our own spacing.
+          this.limiter.penalise(backoffDelayMs(Math.min(attempt, 5), 500, 10_000, this.random) + 500);
+          continue;
+        }
+        if (isTransient(err) && attempt < this.maxTransientRetries) {
+          stats.retries += 1;
+          const delay = backoffDelayMs(attempt, 200, 10_000, this.random);
+          if (!deadline.allows(delay)) throw new DeadlineReachedError(`retrying CloudTrail in ${this.region}`);
+          await sleep(delay);
+          continue;
+        }
+        throw toSourceError(err, this.region);
+      }
+    }
+  }
+}
+
+function toSourceEvent(raw: LookupEvent): SourceEvent | undefined {
+  if (!raw.EventId || !raw.EventTime) return undefined;
+  return {
+    eventId: raw.EventId,
+    eventTime: Math.floor(raw.EventTime.getTime() / 1000),
+    eventName: raw.EventName,
+    eventSource: raw.EventSource,
+    readOnly: raw.ReadOnly,
+    username: raw.Username,
+    accessKeyId: raw.AccessKeyId,
+    resources: raw.Resources,
+    cloudTrailEvent: raw.CloudTrailEvent,
+  };
+}
+
+/** Names the failure the way a user can act on it; AWS messages carry no secrets. */
+export function toSourceError(err: unknown, region: string): SourceError {
+  const e = err as { name?: string; message?: string; code?: string };
+  const name = e.name ?? 'Error';
+  const detail = e.message ? `: ${e.message}` : '';
+  return new SourceError(name, `LookupEvents failed in ${region} with ${name}${detail}`, region);
+}
