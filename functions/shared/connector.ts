@@ -187,8 +187,10 @@ function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
     case 'invalid_type':
       // zod's own text says "received undefined" for a missing field; say it plainly.
       return [{ field, problem: /received undefined/.test(issue.message) ? 'is required' : `must be of type ${issue.expected}` }];
-    case 'invalid_union':
-      return [{ field, problem: 'does not match any allowed form' }];
+    case 'invalid_union': {
+      const options = (issue as { options?: unknown[] }).options;
+      return [{ field, problem: options ? `must be one of ${options.map((v) => JSON.stringify(v)).join(', ')}` : 'does not match any allowed form' }];
+    }
     case 'invalid_value':
       return [{ field, problem: `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}` }];
     default:

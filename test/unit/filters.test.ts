@@ -1,0 +1,45 @@
+import { compileFilters } from '../../functions/shared/filters';
+import type { SourceEvent } from '../../functions/shared/source/cloudtrail-source';
+
+const ev = (eventSource: string, eventName: string, readOnly?: boolean): SourceEvent => ({
+  eventId: `${eventSource}/${eventName}`,
+  eventTime: 0,
+  eventSource,
+  eventName,
+  readOnly: readOnly === undefined ? undefined : String(readOnly),
+});
+
+describe('compileFilters', () => {
+  const events = [
+    ev('ec2.amazonaws.com', 'DescribeInstances', true),
+    ev('ec2.amazonaws.com', 'RunInstances', false),
+    ev('iam.amazonaws.com', 'ListUsers', true),
+    ev('iam.amazonaws.com', 'CreateUser', false),
+    ev('s3.amazonaws.com', 'GetBucketAcl', true),
+    ev('signin.amazonaws.com', 'ConsoleLogin'),
+  ];
+  const kept = (filters: Parameters<typeof compileFilters>[0]) => events.filter(compileFilters(filters)).map((e) => e.eventName);
+
+  it('keeps everything without rules', () => {
+    expect(kept({})).toHaveLength(events.length);
+  });
+
+  it('drops read-only noise by name pattern', () => {
+    expect(kept({ exclude: [{ eventName: 'Describe*' }, { eventName: 'List*' }, { eventName: 'Get*' }] })).toEqual(['RunInstances', 'CreateUser', 'ConsoleLogin']);
+  });
+
+  it('drops by readOnly flag, keeping events that carry none', () => {
+    expect(kept({ exclude: [{ readOnly: true }] })).toEqual(['RunInstances', 'CreateUser', 'ConsoleLogin']);
+  });
+
+  it('includes only what a rule names; a rule needs all its fields to match', () => {
+    expect(kept({ include: [{ eventSource: 'iam.*' }] })).toEqual(['ListUsers', 'CreateUser']);
+    expect(kept({ include: [{ eventSource: 'iam.*', readOnly: false }] })).toEqual(['CreateUser']);
+    expect(kept({ include: [{ eventSource: 'iam.*' }], exclude: [{ eventName: 'List*' }] })).toEqual(['CreateUser']);
+  });
+
+  it('treats regex characters in patterns literally', () => {
+    expect(kept({ include: [{ eventSource: 'ec2.amazonaws.com' }] })).toHaveLength(2);
+    expect(kept({ include: [{ eventSource: 'ec2xamazonaws.com' }] })).toHaveLength(0);
+  });
+});
