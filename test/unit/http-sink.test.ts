@@ -1,0 +1,121 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
+import type { HttpTarget } from '../../functions/shared/connector';
+import { SinkRejectedError, SinkUnavailableError } from '../../functions/shared/sink/errors';
+import { HttpSink, parseRetryAfter } from '../../functions/shared/sink/http-sink';
+import type { OutgoingRecord } from '../../functions/shared/sink/records';
+import { Deadline } from '../../functions/shared/time';
+
+interface Seen {
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+  at: number;
+}
+
+/** A scripted receiver: answers each request with the next status in `script` (then 200). */
+async function scriptedServer(script: { status: number; headers?: Record<string, string> }[]) {
+  const seen: Seen[] = [];
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ headers: req.headers, body: Buffer.concat(chunks), at: Date.now() });
+      const step = script.shift() ?? { status: 200 };
+      res.writeHead(step.status, step.headers).end('{}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+  return { url, seen, close: () => new Promise<void>((r) => server.close(() => r())) };
+}
+
+const record = (id: string): OutgoingRecord => {
+  const json = JSON.stringify({ eventID: id, dnifForwarder: { eventId: id } });
+  return { eventId: id, eventTime: 0, json, bytes: Buffer.byteLength(json), unparsed: false, truncated: false };
+};
+const target = (url: string, extra: Partial<HttpTarget> = {}): HttpTarget => ({
+  url,
+  auth: { type: 'bearer', token: 'tkn-123' },
+  format: 'json',
+  gzip: false,
+  flatten: false,
+  headers: {},
+  ...extra,
+});
+const longDeadline = () => new Deadline(Date.now() + 60_000, 0);
+const fast = { baseDelayMs: 5, maxDelayMs: 20 };
+
+describe('HttpSink', () => {
+  it('posts a JSON array with bearer auth', async () => {
+    const srv = await scriptedServer([]);
+    try {
+      const stats = await new HttpSink(target(srv.url)).send([record('a'), record('b')], longDeadline());
+      expect(stats).toMatchObject({ attempts: 1, errors: 0 });
+      expect(srv.seen[0].headers).toMatchObject({ authorization: 'Bearer tkn-123', 'content-type': 'application/json' });
+      expect(JSON.parse(srv.seen[0].body.toString()).map((r: any) => r.eventID)).toEqual(['a', 'b']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('sends gzip NDJSON with an HMAC over the exact bytes sent, and basic and header auth', async () => {
+    const srv = await scriptedServer([]);
+    try {
+      await new HttpSink(target(srv.url, { format: 'ndjson', gzip: true, auth: { type: 'hmac', header: 'X-Sig', secret: 'k', algorithm: 'sha512' } })).send([record('a'), record('b')], longDeadline());
+      const first = srv.seen[0];
+      expect(first.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-type': 'application/x-ndjson' });
+      expect(first.headers['x-sig']).toBe(createHmac('sha512', 'k').update(first.body).digest('hex'));
+      expect(gunzipSync(first.body).toString().trim().split('\n').map((l) => JSON.parse(l).eventID)).toEqual(['a', 'b']);
+
+      await new HttpSink(target(srv.url, { auth: { type: 'basic', username: 'user', password: 'pa:ss' }, headers: { 'X-Tenant': 't1' } })).send([record('c')], longDeadline());
+      expect(srv.seen[1].headers.authorization).toBe(`Basic ${Buffer.from('user:pa:ss').toString('base64')}`);
+      expect(srv.seen[1].headers['x-tenant']).toBe('t1');
+
+      await new HttpSink(target(srv.url, { auth: { type: 'header', name: 'X-Api-Key', value: 'v1' } })).send([record('d')], longDeadline());
+      expect(srv.seen[2].headers['x-api-key']).toBe('v1');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('retries 503 and 429, honouring Retry-After, then succeeds', async () => {
+    const srv = await scriptedServer([{ status: 503 }, { status: 429, headers: { 'retry-after': '1' } }]);
+    try {
+      const stats = await new HttpSink(target(srv.url), fast).send([record('a')], longDeadline());
+      expect(stats).toMatchObject({ attempts: 3, errors: 2 });
+      expect(srv.seen[2].at - srv.seen[1].at).toBeGreaterThanOrEqual(950);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('stops at once on a 4xx other than 429, saying which', async () => {
+    const srv = await scriptedServer([{ status: 401 }]);
+    try {
+      const err = await new HttpSink(target(srv.url), fast).send([record('a')], longDeadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkRejectedError);
+      expect((err as SinkRejectedError).isAuthError).toBe(true);
+      expect((err as Error).message).toBe('DNIF rejected the batch: HTTP 401 Unauthorized');
+      expect(srv.seen).toHaveLength(1);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('gives up after its attempts when DNIF is unreachable, naming the network error', async () => {
+    const srv = await scriptedServer([]);
+    await srv.close();
+    const err = await new HttpSink(target(srv.url), { ...fast, maxAttempts: 3 }).send([record('a')], longDeadline()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkUnavailableError);
+    expect((err as Error).message).toMatch(/after 3 attempts: network error ECONNREFUSED/);
+  });
+
+  it('parses Retry-After as seconds or a date, capped', () => {
+    expect(parseRetryAfter('3')).toBe(3000);
+    expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);
+    expect(parseRetryAfter('999999')).toBe(120_000);
+    expect(parseRetryAfter('soon')).toBeUndefined();
+  });
+});
