@@ -6,7 +6,7 @@ import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag';
@@ -67,6 +67,7 @@ export class ServiceFunction extends Construct {
         minify: true,
         sourceMap: true,
         sourcesContent: false,
+        logLevel: LogLevel.WARNING,
         // The AWS SDK v3 clients are bundled, not taken from the runtime: the function then runs
         // the exact versions package-lock.json pins and the tests ran, and a runtime SDK update
         // cannot change its behaviour. esbuild tree-shakes and minifies them, so the cold-start

@@ -1,0 +1,47 @@
+/**
+ * The real path: the CDK CLI runs cdk.json's app (tsx infra/app.ts), which reads context,
+ * bundles with the local esbuild and runs cdk-nag. No AWS credentials, network or Docker.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { REPO_ROOT } from '../../infra/service-function';
+
+function cdkSynth(...context: string[]) {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-synth-'));
+  const result = spawnSync(
+    path.join(REPO_ROOT, 'node_modules', '.bin', 'cdk'),
+    ['synth', '--quiet', '--no-notices', '--no-version-reporting', '--output', out, ...context.flatMap((c) => ['-c', c])],
+    {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+      timeout: 90_000,
+      // No credentials or region: the stack must be environment-agnostic.
+      env: { ...process.env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' },
+    },
+  );
+  return { ...result, out };
+}
+
+describe('npx cdk synth', () => {
+  it('synthesizes the app with options, clean under cdk-nag', () => {
+    const r = cdkSynth('stackName=DnifProd', 'scheduleMinutes=10', 'alarmEmail=ops@example.com', 'noEventsAlarmHours=4');
+    expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, stderr: '' });
+
+    const template = JSON.parse(fs.readFileSync(path.join(r.out, 'DnifProd.template.json'), 'utf8'));
+    const rule = Object.values(template.Resources).find((x: any) => x.Type === 'AWS::Events::Rule') as any;
+    expect(rule.Properties.ScheduleExpression).toBe('rate(10 minutes)');
+
+    const report = JSON.parse(fs.readFileSync(path.join(r.out, 'validation-report.json'), 'utf8'));
+    expect(report.pluginReports).toEqual([]);
+    fs.rmSync(r.out, { recursive: true, force: true });
+  });
+
+  it('stops with a message naming a bad option', () => {
+    const r = cdkSynth('scheduleMinutes=0');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/Option scheduleMinutes must be a whole number from 1 to 60/);
+    fs.rmSync(r.out, { recursive: true, force: true });
+  });
+});
