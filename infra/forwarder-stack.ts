@@ -161,6 +161,10 @@ export class ForwarderStack extends Stack {
     output('AlarmTopicArn', monitoring.topic.topicArn, 'SNS topic the alarms notify');
     output('ForwarderFunctionName', forwarder.fn.functionName, 'Forwarder Lambda function');
     output('DeadLetterQueueUrl', dlq.queueUrl, 'Failed runs and undeliverable schedule events');
+    output('TestConnectionFunctionArn', testConnection.fn.functionArn, 'Grant callers lambda:InvokeFunctionUrl and lambda:InvokeFunction on this');
+    // A connector roleArn must trust these two roles.
+    output('ForwarderRoleArn', forwarder.role.roleArn, 'Execution role of the forwarder');
+    output('TestConnectionRoleArn', testConnection.role.roleArn, 'Execution role of test-connection');
   }
 
   /** Read the secret; read CloudTrail with the function's own role; assume the connector role. */

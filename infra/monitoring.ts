@@ -176,7 +176,10 @@ export class Monitoring extends Construct {
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 24, height: 3 }),
     );
     this.dashboard.addWidgets(
-      graph('Events', [appSum('EventsForwarded'), appSum('DuplicatesSkipped'), appSum('EventsFiltered'), appSum('EventsTruncated')]),
+      graph('Events', [
+        appSum('EventsForwarded'), appSum('DuplicatesSkipped'), appSum('EventsFiltered'),
+        appSum('EventsTruncated'), appSum('EventsUnparsed'),
+      ]),
       graph('Lag (s, max across regions)', [forwarderMetric('LagSeconds', 'Maximum', period)], {
         leftAnnotations: [{ value: props.lagAlarmSeconds, label: 'LagHigh alarm', color: cloudwatch.Color.RED }],
       }),

@@ -17,6 +17,8 @@ export const FORWARDER_METRICS = {
   RunDuration: 'Milliseconds',
   EventsFiltered: 'Count',
   EventsTruncated: 'Count',
+  /** CloudTrailEvent strings that were not valid JSON. */
+  EventsUnparsed: 'Count',
 } as const;
 
 export type ForwarderMetricName = keyof typeof FORWARDER_METRICS;

@@ -1,6 +1,7 @@
 /** Alarms, their metrics and where they notify; the topic; the dashboard. */
 import { Template } from 'aws-cdk-lib/assertions';
-import { FORWARDER_METRICS } from '../../infra/names';
+import { METRICS_NAMESPACE as CODE_NAMESPACE, MetricName } from '../../functions/shared/metrics';
+import { FORWARDER_METRICS, METRICS_NAMESPACE } from '../../infra/names';
 import { build, logicalId, props } from './helpers';
 
 const { template } = build();
@@ -128,6 +129,13 @@ describe('alarm topic', () => {
     for (const alarm of Object.values(alarms(t))) expect(alarm.AlarmActions).toEqual([arn]);
     t.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: arn, Protocol: 'email' });
     expect(t.findOutputs('AlarmTopicArn').AlarmTopicArn.Value).toBe(arn);
+  });
+});
+
+describe('metric names', () => {
+  it('are the ones the function code emits, in the same namespace', () => {
+    expect(Object.keys(FORWARDER_METRICS).sort()).toEqual(Object.values(MetricName).sort());
+    expect(METRICS_NAMESPACE).toBe(CODE_NAMESPACE);
   });
 });
 

@@ -195,7 +195,10 @@ describe('outputs', () => {
   it('exports the URL, secret, table, dashboard and topic', () => {
     const outputs = Object.keys(template.findOutputs('*'));
     expect(outputs).toEqual(
-      expect.arrayContaining(['TestConnectionUrl', 'ConnectorSecretArn', 'CheckpointTableName', 'DashboardUrl', 'AlarmTopicArn']),
+      expect.arrayContaining([
+        'TestConnectionUrl', 'ConnectorSecretArn', 'CheckpointTableName', 'DashboardUrl', 'AlarmTopicArn',
+        'TestConnectionFunctionArn', 'ForwarderRoleArn', 'TestConnectionRoleArn',
+      ]),
     );
   });
 });
