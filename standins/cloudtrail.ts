@@ -125,7 +125,12 @@ interface StoredEvent {
   timeMs: number;
   visibleAt: number;
   record: CloudTrailRecord;
-  wire: WireEvent;
+  /** Built on first use: serialising 10^5 records up front makes big adds slow. */
+  wire?: WireEvent;
+}
+
+function wireOf(e: StoredEvent): WireEvent {
+  return (e.wire ??= toWireEvent(e.record));
 }
 
 interface Query {
@@ -169,6 +174,7 @@ export function toWireEvent(record: CloudTrailRecord): WireEvent {
 
 function matchesAttribute(e: StoredEvent, attr: { key: string; value: string }): boolean {
   const r = e.record;
+  const wire = wireOf(e);
   switch (attr.key) {
     case 'EventId':
       return r.eventID === attr.value;
@@ -177,15 +183,15 @@ function matchesAttribute(e: StoredEvent, attr: { key: string; value: string }):
     case 'EventSource':
       return r.eventSource === attr.value;
     case 'ReadOnly':
-      return e.wire.ReadOnly === attr.value;
+      return wire.ReadOnly === attr.value;
     case 'Username':
-      return e.wire.Username === attr.value;
+      return wire.Username === attr.value;
     case 'AccessKeyId':
-      return e.wire.AccessKeyId === attr.value;
+      return wire.AccessKeyId === attr.value;
     case 'ResourceType':
-      return e.wire.Resources.some((x) => x.ResourceType === attr.value);
+      return wire.Resources.some((x) => x.ResourceType === attr.value);
     case 'ResourceName':
-      return e.wire.Resources.some((x) => x.ResourceName === attr.value);
+      return wire.Resources.some((x) => x.ResourceName === attr.value);
     default:
       return false;
   }
@@ -339,7 +345,7 @@ export async function startCloudTrail(opts: CloudTrailOptions): Promise<CloudTra
 
     const last = events[events.length - 1];
     const next: Cursor = last ? { t: last.timeMs, id: last.id } : cursor;
-    const output = { Events: events.map((e) => e.wire), NextToken: more ? tokens.encode(query, next) : undefined };
+    const output = { Events: events.map(wireOf), NextToken: more ? tokens.encode(query, next) : undefined };
 
     if (fault?.kind === 'reset') {
       const text = JSON.stringify(output);
@@ -380,7 +386,7 @@ export async function startCloudTrail(opts: CloudTrailOptions): Promise<CloudTra
         if (!bucket) store.set(key, (bucket = { events: [], ids: new Set() }));
         if (bucket.ids.has(record.eventID)) throw new Error(`event ${record.eventID} already exists in ${key}`);
         bucket.ids.add(record.eventID);
-        bucket.events.push({ id: record.eventID, timeMs, visibleAt: addOpts.visibleAt ?? -Infinity, record, wire: toWireEvent(record) });
+        bucket.events.push({ id: record.eventID, timeMs, visibleAt: addOpts.visibleAt ?? -Infinity, record });
         touched.add(key);
       }
       for (const key of touched) store.get(key)?.events.sort(compareEvents);

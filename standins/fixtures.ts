@@ -43,11 +43,11 @@ export function seededRandom(seed: number): () => number {
 }
 
 function uuidFrom(rand: () => number): string {
-  const hex = Array.from({ length: 32 }, () => Math.floor(rand() * 16).toString(16));
-  hex[12] = '4'; // version 4 layout, as CloudTrail's event IDs look
-  hex[16] = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
-  const h = hex.join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const word = () => Math.floor(rand() * 0x100000000).toString(16).padStart(8, '0');
+  const h = word() + word() + word() + word();
+  // Version 4 layout (…-4xxx-[89ab]xxx-…), as CloudTrail's event IDs look.
+  const variant = ((parseInt(h[16], 16) & 0x3) | 0x8).toString(16);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${variant}${h.slice(17, 20)}-${h.slice(20)}`;
 }
 
 /** CloudTrail writes whole seconds: `2024-10-16T11:52:46Z`. */
@@ -84,25 +84,28 @@ export function generateEvents(opts: GenerateOptions): CloudTrailRecord[] {
   const templates = opts.templates ?? loadRecords();
   if (templates.length === 0) throw new Error('no template records');
 
+  // Copying via JSON text is much faster than structuredClone for 10^5 events.
+  const texts = templates.map((t) => JSON.stringify(t));
   const rand = seededRandom(opts.seed ?? 1);
   const fromSec = Math.ceil(from / 1000);
   const toSec = to === undefined ? 0 : Math.floor(to / 1000);
   if (to !== undefined && toSec < fromSec) throw new Error('the span from `from` to `to` holds no whole second');
-  const out: CloudTrailRecord[] = [];
+  const out: Array<{ ms: number; record: CloudTrailRecord }> = [];
   for (let i = 0; i < opts.count; i++) {
-    const template = templates[Math.floor(rand() * templates.length)];
+    const template = texts[Math.floor(rand() * texts.length)];
     const ms =
       to !== undefined
         ? (fromSec + Math.floor(rand() * (toSec - fromSec + 1))) * 1000
         : (fromSec + Math.floor(i / (opts.perSecond as number))) * 1000;
-    out.push({
-      ...structuredClone(template),
+    const record: CloudTrailRecord = {
+      ...(JSON.parse(template) as CloudTrailRecord),
       eventID: uuidFrom(rand),
       requestID: uuidFrom(rand),
       eventTime: cloudTrailTime(ms),
       awsRegion: opts.region,
       recipientAccountId: opts.accountId,
-    });
+    };
+    out.push({ ms, record });
   }
-  return out.sort((a, b) => Date.parse(a.eventTime) - Date.parse(b.eventTime));
+  return out.sort((a, b) => a.ms - b.ms).map((x) => x.record);
 }

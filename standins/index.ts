@@ -1,0 +1,179 @@
+/**
+ * All stand-ins at once, sharing one credential registry, plus the environment the
+ * production code needs to reach them (only through the AWS SDK's own endpoint variables
+ * and the DNIF URL in the connector secret).
+ */
+import { startCloudTrail, type CloudTrailStandIn } from './cloudtrail';
+import { startDnifReceiver, type DnifReceiver, type ReceiverAuth, type ReceiverOptions } from './dnif-receiver';
+import { startDynamoDb, type DynamoDbStandIn } from './dynamodb';
+import { startSecretsManager, type SecretVersionInfo, type SecretsManagerStandIn } from './secrets-manager';
+import { CredentialRegistry, randomId, randomSecret, type Principal } from './sigv4';
+import { startSts, type StsStandIn } from './sts';
+
+export * from './cloudtrail';
+export * from './dnif-receiver';
+export * from './dynamodb';
+export * from './fixtures';
+export * from './secrets-manager';
+export * from './sigv4';
+export * from './sts';
+
+export interface StandInsOptions {
+  /** AWS_REGION of the function, and the connector's region. Default us-east-1. */
+  region?: string;
+  /** Account of the function and of the connector's IAM user. Default 111122223333. */
+  accountId?: string;
+  /** Regions the AWS stand-ins answer for (others fail as a bad scope). Default any. */
+  regions?: readonly string[];
+  /** CloudTrail LookupEvents limit per account and region per second. Default 2. */
+  ratePerSecond?: number;
+  /** CloudTrail server clock (rate window, late release). Default Date.now. */
+  now?: () => number;
+  /** Clock for credential expiry. Default Date.now. */
+  credentialsNow?: () => number;
+  dnif?: ReceiverOptions;
+  /** Default `checkpoints`. */
+  tableName?: string;
+  /** Default `dnif/cloudtrail-connector`. */
+  secretName?: string;
+}
+
+/** The connector secret's JSON (SPEC.md, "The connector secret"); loose on purpose so tests can break it. */
+export type ConnectorDocument = Record<string, unknown>;
+
+export interface StandIns {
+  registry: CredentialRegistry;
+  cloudtrail: CloudTrailStandIn;
+  secrets: SecretsManagerStandIn;
+  sts: StsStandIn;
+  dnif: DnifReceiver;
+  dynamodb: DynamoDbStandIn;
+  region: string;
+  accountId: string;
+  secretName: string;
+  /** The Lambda's own credentials (what AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY hold). */
+  functionRole: Principal;
+  /** The IAM user whose keys the default connector carries. */
+  connectorUser: Principal;
+  /** Variables to set for the handlers: endpoints, region, keys, SECRET_ID, CHECKPOINT_TABLE. */
+  env: Record<string, string>;
+  /** Set `env` on `target` (default process.env), drop AWS_SESSION_TOKEN/AWS_PROFILE; returns an undo. */
+  applyEnv(target?: NodeJS.ProcessEnv): () => void;
+  /** A valid connector for these stand-ins, with top-level fields (and `dnif` fields) overridden. */
+  connector(overrides?: ConnectorDocument): ConnectorDocument;
+  /** Put (or rotate) the connector secret; a string is stored as is, so tests can store broken JSON. */
+  putConnectorSecret(connector?: ConnectorDocument | string, name?: string): SecretVersionInfo;
+  stop(): Promise<void>;
+}
+
+/** Variables that would route the SDK elsewhere or add credentials we did not mean. */
+const SCRUBBED = ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_ENDPOINT_URL'];
+
+function dnifAuthFields(auth: ReceiverAuth): ConnectorDocument {
+  switch (auth.type) {
+    case 'bearer':
+      return { token: auth.token };
+    case 'none':
+      return { token: 'unused-by-receiver' };
+    default:
+      return { auth };
+  }
+}
+
+export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIns> {
+  const region = opts.region ?? 'us-east-1';
+  const accountId = opts.accountId ?? '111122223333';
+  const secretName = opts.secretName ?? 'dnif/cloudtrail-connector';
+  const registry = new CredentialRegistry({ now: opts.credentialsNow });
+
+  const started = await Promise.allSettled([
+    startCloudTrail({ registry, ratePerSecond: opts.ratePerSecond, now: opts.now, regions: opts.regions }),
+    startSecretsManager({ registry, defaultRegion: region, defaultAccountId: accountId }),
+    startSts({ registry, regions: opts.regions }),
+    startDnifReceiver(opts.dnif),
+    startDynamoDb({ tableName: opts.tableName, region }),
+  ]);
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
+    throw failed.reason;
+  }
+  const [cloudtrail, secrets, sts, dnif, dynamodb] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+    CloudTrailStandIn,
+    SecretsManagerStandIn,
+    StsStandIn,
+    DnifReceiver,
+    DynamoDbStandIn,
+  ];
+
+  // Like a Lambda execution role session, but a long-term key so plain key env vars suffice.
+  const functionRole = registry.addKey({
+    accessKeyId: `AKIA${randomId(16)}`,
+    secretAccessKey: randomSecret(),
+    accountId,
+    userArn: `arn:aws:sts::${accountId}:assumed-role/cloudtrail-dnif-forwarder/forwarder`,
+    userId: `AROA${randomId(17)}:forwarder`,
+  });
+  const connectorUser = registry.createUser(accountId, 'dnif-cloudtrail-reader');
+
+  const env: Record<string, string> = {
+    AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.url,
+    AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    AWS_ENDPOINT_URL_STS: sts.url,
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_ACCESS_KEY_ID: functionRole.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: functionRole.secretAccessKey,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    SECRET_ID: secretName,
+    CHECKPOINT_TABLE: dynamodb.tableName,
+  };
+
+  const connector = (overrides: ConnectorDocument = {}): ConnectorDocument => {
+    const { dnif: dnifOverrides, ...rest } = overrides;
+    return {
+      connectorName: 'local-cloudtrail',
+      awsAccessKeyId: connectorUser.accessKeyId,
+      awsSecretAccessKey: connectorUser.secretAccessKey,
+      awsRegion: region,
+      ...rest,
+      dnif: { url: dnif.url, ...dnifAuthFields(dnif.auth), ...(dnifOverrides as ConnectorDocument | undefined) },
+    };
+  };
+
+  return {
+    registry,
+    cloudtrail,
+    secrets,
+    sts,
+    dnif,
+    dynamodb,
+    region,
+    accountId,
+    secretName,
+    functionRole,
+    connectorUser,
+    env,
+    applyEnv(target = process.env) {
+      const saved = new Map([...Object.keys(env), ...SCRUBBED].map((k) => [k, target[k]]));
+      for (const k of SCRUBBED) delete target[k];
+      Object.assign(target, env);
+      return () => {
+        for (const [k, v] of saved) {
+          if (v === undefined) delete target[k];
+          else target[k] = v;
+        }
+      };
+    },
+    connector,
+    putConnectorSecret(doc = connector(), name = secretName) {
+      return secrets.putSecret(name, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    },
+    async stop() {
+      const results = await Promise.allSettled([cloudtrail, secrets, sts, dnif, dynamodb].map((s) => s.close()));
+      const err = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (err) throw err.reason;
+    },
+  };
+}
