@@ -40,6 +40,20 @@ describe('startStandIns', () => {
     }
   });
 
+  it('refuses requests signed for a region that does not exist, as AWS words it', async () => {
+    const ct = new CloudTrailClient({ region: 'us-east-9', maxAttempts: 1 });
+    const sts = new STSClient({ region: 'us-east-9', maxAttempts: 1 });
+    try {
+      await expect(ct.send(new LookupEventsCommand({}))).rejects.toMatchObject({
+        name: 'InvalidSignatureException',
+        message: 'Credential should be scoped to a valid region.',
+      });
+      await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    } finally {
+      [ct, sts].forEach((c) => c.destroy());
+    }
+  });
+
   it('builds a connector the forwarder accepts, pointing at the receiver', () => {
     const c = parseConnector(s.connector());
     expect(c).toMatchObject({ regions: ['eu-west-1'], aws: { accessKeyId: s.connectorUser.accessKeyId }, http: { url: s.dnif.url } });

@@ -23,7 +23,7 @@ export interface StandInsOptions {
   region?: string;
   /** Account of the function and of the connector's IAM user. Default 111122223333. */
   accountId?: string;
-  /** Regions the AWS stand-ins answer for (others fail as a bad scope). Default any. */
+  /** Regions CloudTrail and STS answer for (others fail as a bad scope, as AWS says). Default AWS_REGIONS. */
   regions?: readonly string[];
   /** CloudTrail LookupEvents limit per account and region per second. Default 2. */
   ratePerSecond?: number;
@@ -66,6 +66,16 @@ export interface StandIns {
   stop(): Promise<void>;
 }
 
+/** Public AWS regions (all partitions) as of 2025, so a made-up region code fails as it would. */
+export const AWS_REGIONS: readonly string[] = [
+  'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'ca-west-1', 'mx-central-1', 'sa-east-1',
+  'eu-central-1', 'eu-central-2', 'eu-west-1', 'eu-west-2', 'eu-west-3', 'eu-south-1', 'eu-south-2', 'eu-north-1',
+  'af-south-1', 'il-central-1', 'me-south-1', 'me-central-1',
+  'ap-east-1', 'ap-east-2', 'ap-south-1', 'ap-south-2', 'ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3',
+  'ap-southeast-1', 'ap-southeast-2', 'ap-southeast-3', 'ap-southeast-4', 'ap-southeast-5', 'ap-southeast-7',
+  'cn-north-1', 'cn-northwest-1', 'us-gov-east-1', 'us-gov-west-1',
+];
+
 /** Variables that would route the SDK elsewhere or add credentials we did not mean. */
 const SCRUBBED = ['AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS', 'AWS_ENDPOINT_URL'];
 
@@ -84,12 +94,13 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
   const region = opts.region ?? 'us-east-1';
   const accountId = opts.accountId ?? '111122223333';
   const secretName = opts.secretName ?? 'dnif/cloudtrail-connector';
+  const regions = opts.regions ?? AWS_REGIONS;
   const registry = new CredentialRegistry({ now: opts.credentialsNow });
 
   const started = await Promise.allSettled([
-    startCloudTrail({ registry, ratePerSecond: opts.ratePerSecond, now: opts.now, regions: opts.regions }),
+    startCloudTrail({ registry, ratePerSecond: opts.ratePerSecond, now: opts.now, regions }),
     startSecretsManager({ registry, defaultRegion: region, defaultAccountId: accountId }),
-    startSts({ registry, regions: opts.regions }),
+    startSts({ registry, regions }),
     startDnifReceiver(opts.dnif),
     startDynamoDb({ tableName: opts.tableName, region }),
   ]);

@@ -155,7 +155,10 @@ export async function startSts(opts: StsOptions): Promise<StsStandIn> {
     const externalId = params.get('ExternalId') ?? undefined;
     const durationText = params.get('DurationSeconds');
     if (!parseRoleArn(roleArn)) throw validation(`1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint`);
-    if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
+    if (sessionName.length < 2 || sessionName.length > 64) {
+      throw validation(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must have length between 2 and 64`);
+    }
+    if (!/^[\w+=,.@-]+$/.test(sessionName)) {
       throw validation(`1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
     }
     if (externalId !== undefined && !/^[\w+=,.@:/-]{2,1224}$/.test(externalId)) {
