@@ -1,4 +1,6 @@
 /** Options: context parsing, defaults, checks, and what each one changes in the stack. */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { isCompleteSecretArn } from '../../infra/connector-secret';
 import { OptionError, optionsFromContext, resolveSettings } from '../../infra/settings';
@@ -32,6 +34,15 @@ describe('context parsing', () => {
 
   it('rejects a number that is not one', () => {
     expect(() => fromContext({ memorySize: '512MB' })).toThrow(/memorySize must be a whole number/);
+  });
+});
+
+describe('docs/deploy.md', () => {
+  it('documents every context option the app reads', () => {
+    const read: string[] = ['stackName']; // read by infra/app.ts
+    optionsFromContext((key) => void read.push(key));
+    const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
+    expect(read.filter((key) => !doc.includes(`| \`${key}\` |`))).toEqual([]);
   });
 });
 
