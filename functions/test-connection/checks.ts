@@ -177,6 +177,8 @@ export function cloudTrailCheck(connector: Connector, region: string, timeoutMs:
   return timed(
     timeoutMs,
     async (signal) => {
+      // Keep the last throttling error rather than let the bound turn it into a timeout.
+      const giveUpAt = Date.now() + timeoutMs - 250;
       const client = createCloudTrailClient(region, checkCredentials(connector.aws, region));
       try {
         for (let attempt = 0; ; attempt++) {
@@ -186,8 +188,9 @@ export function cloudTrailCheck(connector: Connector, region: string, timeoutMs:
             const seen = newest ? ` (newest event in Event history: ${newest.toISOString()})` : ' (Event history is empty)';
             return passedCheck('cloudtrail', `cloudtrail:LookupEvents is allowed in ${region}${seen}`, { region });
           } catch (err) {
-            if (!isThrottle(err) || signal.aborted || attempt >= 5) throw err;
-            await sleep(400 + Math.round(Math.random() * 400) + attempt * 300, signal);
+            const delay = 400 + Math.round(Math.random() * 400) + attempt * 300;
+            if (!isThrottle(err) || signal.aborted || attempt >= 5 || Date.now() + delay > giveUpAt) throw err;
+            await sleep(delay, signal);
           }
         }
       } finally {
@@ -258,11 +261,13 @@ export function originOf(url: string): string {
 export function dnifHttpCheck(http: HttpTarget, timeoutMs: number): Promise<CheckResult> {
   const target = originOf(http.url);
   const details = { target, transport: 'http' as const };
+  // HttpSink times the request itself (and says "timed out"); `timed` is only the backstop.
+  const requestMs = Math.max(1, timeoutMs - 250);
   return timed(
-    timeoutMs + 500, // HttpSink times the request itself; this is only the backstop
+    timeoutMs,
     async () => {
-      const sink = new HttpSink(http, { maxAttempts: 1, requestTimeoutMs: timeoutMs, userAgent: 'cloudtrail-dnif-forwarder/0.1 (test-connection)' });
-      await sink.post(sink.encode([]), new Deadline(Date.now() + timeoutMs, 0));
+      const sink = new HttpSink(http, { maxAttempts: 1, requestTimeoutMs: requestMs, userAgent: 'cloudtrail-dnif-forwarder/0.1 (test-connection)' });
+      await sink.post(sink.encode([]), new Deadline(Date.now() + requestMs, 0));
       return passedCheck('dnif', `DNIF at ${target} accepted the test request (an empty batch, ${http.auth.type} auth${http.gzip ? ', gzip' : ''})`, details);
     },
     (err) => failedCheck('dnif', classifyDnifHttpError(err, target), details),

@@ -11,38 +11,42 @@ import { SecretReadError } from '../shared/secret';
 import { SinkRejectedError, SinkUnavailableError } from '../shared/sink/errors';
 import { DeadlineReachedError } from '../shared/time';
 
-export type Code =
-  | 'OK'
+/** Every code test-connection answers with; docs/test-connection.md explains each. Stable: extend, never rename. */
+export const CODES = [
+  'OK',
   // The request to the URL itself
-  | 'MethodNotAllowed'
-  | 'BadRequest'
-  | 'RequestTooLarge'
-  // The connector
-  | 'ConfigError'
-  | 'SecretNotFound'
-  | 'SecretAccessDenied'
-  | 'SecretUnreadable'
-  | 'InvalidConnector'
+  'MethodNotAllowed',
+  'BadRequest',
+  'RequestTooLarge',
+  // The function and the connector
+  'ConfigError',
+  'SecretNotFound',
+  'SecretAccessDenied',
+  'SecretUnreadable',
+  'InvalidConnector',
   // AWS
-  | 'NoCredentials'
-  | 'InvalidAccessKey'
-  | 'SignatureMismatch'
-  | 'ExpiredToken'
-  | 'AccessDenied'
-  | 'InvalidRegion'
-  | 'RegionNotEnabled'
-  | 'Throttled'
-  | 'AwsUnreachable'
-  | 'AwsTimeout'
-  | 'AwsServiceError'
+  'NoCredentials',
+  'InvalidAccessKey',
+  'SignatureMismatch',
+  'ExpiredToken',
+  'AccessDenied',
+  'InvalidRegion',
+  'RegionNotEnabled',
+  'Throttled',
+  'AwsUnreachable',
+  'AwsTimeout',
+  'AwsServiceError',
   // DNIF
-  | 'DnifUnreachable'
-  | 'DnifTimeout'
-  | 'DnifTlsError'
-  | 'DnifAuthRejected'
-  | 'DnifRejected'
+  'DnifUnreachable',
+  'DnifTimeout',
+  'DnifTlsError',
+  'DnifAuthRejected',
+  'DnifRejected',
   // Anything else: a bug or an unforeseen failure
-  | 'Unknown';
+  'Unknown',
+] as const;
+
+export type Code = (typeof CODES)[number];
 
 /** DNIF's own connector-validation vocabulary. */
 export const DNIF = {
@@ -433,8 +437,9 @@ export function classifySyslogError(err: unknown, target: string): Failure {
   const e = (err ?? {}) as ErrorShape;
   if (isTimeout(e)) return networkFailure('ETIMEDOUT_REQUEST', target, true);
   const code = e.code;
-  if (code && (NETWORK_UNREACHABLE.has(code) || isTlsErrorCode(code))) return networkFailure(code, target, true);
-  if (code?.startsWith('ERR_OSSL') || /PEM|key values mismatch|certificate/i.test(e.message ?? '')) {
+  if (code && (NETWORK_UNREACHABLE.has(code) || code.startsWith('ERR_SSL_') || code in TLS_HINTS)) return networkFailure(code, target, true);
+  // Our own ca/cert/key could not be loaded (thrown before any connection is made).
+  if (code?.startsWith('ERR_OSSL') || /PEM|key values mismatch|DECODER/i.test(e.message ?? '')) {
     return {
       code: 'DnifTlsError',
       message: `The TLS settings in dnif.syslog could not be used (${code ?? 'bad PEM'})`,
@@ -443,6 +448,7 @@ export function classifySyslogError(err: unknown, target: string): Failure {
       cause: code,
     };
   }
+  if (code && (NETWORK_UNREACHABLE.has(code) || isTlsErrorCode(code))) return networkFailure(code, target, true);
   return unknownFailure(err, `connecting to DNIF at ${target}`);
 }
 
