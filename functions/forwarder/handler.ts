@@ -26,7 +26,7 @@ export function resetForwarderState(): void {
 
 export const handler = async (_event: unknown, context: Context): Promise<ForwarderSummary> => {
   config ??= loadForwarderConfig();
-  doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const settings = config;
   logger.addContext(context);
   const endsAtMs = Date.now() + context.getRemainingTimeInMillis();

@@ -30,6 +30,7 @@ export interface RegionRunSettings {
   settleSeconds: number;
   batchMaxEvents: number;
   batchMaxBytes: number;
+  lookupRatePerSecond: number;
 }
 
 export interface RegionRunDeps {
@@ -70,6 +71,7 @@ const TARGET_SLICE_EVENTS = 2500;
 /** A slice that turns out denser than this is abandoned and read again in narrower slices. */
 const MAX_SLICE_EVENTS = 10_000;
 const FIRST_SLICE_SECONDS = 60;
+const PAGE_EVENTS = 50;
 const MAX_SLICE_SECONDS = 6 * 3600;
 
 interface Slice {
@@ -82,6 +84,7 @@ interface Fetched {
   readAtSec: number;
   result: SliceResult;
   complete: boolean;
+  maxEvents: number;
 }
 
 export function emptySummary(): RegionSummary {
@@ -111,7 +114,7 @@ export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = em
 
   const headStart = Math.max(cursor.sweep, cursor.head - settle);
   const sweepEnd = Math.min(headStart, startSec - lateness);
-  let sliceSeconds = FIRST_SLICE_SECONDS;
+  let sliceSeconds = cursor.sliceSeconds ?? FIRST_SLICE_SECONDS;
 
   try {
     for (const range of [
@@ -119,7 +122,13 @@ export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = em
       { start: headStart, end: startSec, kind: 'head' as const },
     ]) {
       if (range.end <= range.start) continue;
-      sliceSeconds = await readRange(deps, range, sliceSeconds, summary, async (slice, readAtSec) => {
+      const saveWidth = async (width: number) => {
+        // Remember a narrower slice even when none completes, so a short run still progresses next time.
+        cursor.sliceSeconds = width;
+        await deps.store.saveCursor(deps.region, cursor);
+      };
+      sliceSeconds = await readRange(deps, range, sliceSeconds, summary, saveWidth, async (slice, readAtSec, nextWidth) => {
+        cursor.sliceSeconds = nextWidth;
         if (range.kind === 'sweep') {
           cursor.sweep = slice.end;
         } else {
@@ -147,7 +156,8 @@ async function readRange(
   range: Slice,
   initialSliceSeconds: number,
   summary: RegionSummary,
-  onSliceDone: (slice: Slice, readAtSec: number) => Promise<void>,
+  onNarrowed: (width: number) => Promise<void>,
+  onSliceDone: (slice: Slice, readAtSec: number, nextWidth: number) => Promise<void>,
 ): Promise<number> {
   let width = initialSliceSeconds;
   const plan = (start: number): Slice => ({ start, end: Math.min(range.end, start + width) });
@@ -160,32 +170,40 @@ async function readRange(
     const sliceWidth = slice.end - slice.start;
 
     if (!fetched.complete) {
-      // Too dense to hold: narrow to the density seen so far and read the same start again.
-      width = Math.max(1, Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / result.events.length));
+      // Too dense for memory or for the time left: narrow to the density seen so far (at
+      // least halving) and read the same start again.
+      const target = Math.min(TARGET_SLICE_EVENTS, fetched.maxEvents / 2);
+      width = Math.max(1, Math.min(Math.floor(sliceWidth / 2), Math.floor((sliceWidth * target) / result.events.length)));
+      await onNarrowed(width);
       pending = fetchSlice(deps, plan(slice.start), summary);
       continue;
     }
-    // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time.
-    width = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));
+    // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time. A slice cut
+    // short by the end of its range says little about density: it may only widen the next.
+    const fitted = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));
+    width = sliceWidth < width ? Math.max(width, fitted) : fitted;
     if (slice.end < range.end) {
       pending = fetchSlice(deps, plan(slice.end), summary);
       // If delivery below fails, this read is abandoned: keep its failure from going unhandled.
       pending.catch(() => undefined);
     }
     await deliverSlice(deps, slice, result.events, summary);
-    await onSliceDone(slice, fetched.readAtSec);
+    await onSliceDone(slice, fetched.readAtSec, width);
   }
   return width;
 }
 
 async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSummary): Promise<Fetched> {
   const readAtSec = Math.floor((deps.now ?? Date.now)() / 1000);
-  const maxEvents = slice.end - slice.start > 1 ? MAX_SLICE_EVENTS : Number.POSITIVE_INFINITY;
+  // Never start a slice this run cannot finish: half the time left, at the API's page rate, is
+  // the most it may take. A denser slice comes back incomplete and is read again narrower.
+  const affordablePages = Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * 0.5);
+  const maxEvents = slice.end - slice.start > 1 ? Math.max(PAGE_EVENTS, Math.min(MAX_SLICE_EVENTS, affordablePages * PAGE_EVENTS)) : Number.POSITIVE_INFINITY;
   const result = await deps.source.fetchSlice(slice.start, slice.end, deps.deadline, maxEvents);
   summary.pages += result.pages;
   summary.throttles += result.throttles;
   summary.sourceRetries += result.retries;
-  return { slice, readAtSec, result, complete: result.complete };
+  return { slice, readAtSec, result, complete: result.complete, maxEvents };
 }
 
 async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary): Promise<void> {

@@ -22,6 +22,8 @@ export interface Cursor {
   head: number;
   /** Everything before `sweep` has been read after it could no longer change (EventTime + lateness). */
   sweep: number;
+  /** Slice width (s) that suited the last run's event density; a hint, not a promise. */
+  sliceSeconds?: number;
 }
 
 /** Hash of an EventId as stored in `seen` items: 8 bytes of SHA-256, base64url. */
@@ -75,7 +77,11 @@ export class CheckpointStore {
     this.usage.reads += 1;
     this.usage.readUnits += out.ConsumedCapacity?.CapacityUnits ?? 0;
     if (!out.Item) return undefined;
-    return { head: Number(out.Item.head), sweep: Number(out.Item.sweep) };
+    return {
+      head: Number(out.Item.head),
+      sweep: Number(out.Item.sweep),
+      sliceSeconds: out.Item.sliceSeconds === undefined ? undefined : Number(out.Item.sliceSeconds),
+    };
   }
 
   /** Never moves a cursor backwards, even if two writers raced past the lease. */
@@ -84,7 +90,13 @@ export class CheckpointStore {
       const out = await this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: { pk: this.cursorPk(region), head: cursor.head, sweep: cursor.sweep, updatedAt: new Date().toISOString() },
+          Item: {
+            pk: this.cursorPk(region),
+            head: cursor.head,
+            sweep: cursor.sweep,
+            sliceSeconds: cursor.sliceSeconds,
+            updatedAt: new Date().toISOString(),
+          },
           ConditionExpression: 'attribute_not_exists(pk) OR (head <= :head AND sweep <= :sweep)',
           ExpressionAttributeValues: { ':head': cursor.head, ':sweep': cursor.sweep },
           ReturnConsumedCapacity: 'TOTAL',

@@ -135,7 +135,7 @@ export class CloudTrailSource {
         if (isThrottle(name)) {
           stats.throttles += 1;
           // Someone else shares this account's limit: back off beyond our own spacing.
-          this.limiter.penalise(backoffDelayMs(Math.min(attempt, 5), 500, 10_000, this.random) + 500);
+          this.limiter.penalise(backoffDelayMs(Math.min(attempt, 5), 300, 5_000, this.random) + 300);
           continue;
         }
         if (isTransient(err) && attempt < this.maxTransientRetries) {

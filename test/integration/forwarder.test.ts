@@ -1,0 +1,232 @@
+/**
+ * The delivery promise of SPEC.md, end to end: the real handler, through the real AWS SDK,
+ * against the loopback stand-ins (CloudTrail JSON 1.1 with SigV4, dynalite, Secrets Manager)
+ * and a DNIF receiver that records what arrived.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { ForwarderRunError } from '../../functions/forwarder/forward';
+import { ConnectorValidationError } from '../../functions/shared/connector';
+import { generateEvents, loadRecords, startStandIns, type StandIns } from '../../standins';
+import { captureStdout, freshProcess, invokeForwarder, realRecordsBetween } from './harness';
+
+jest.setTimeout(120_000);
+
+let s: StandIns;
+let undoEnv: () => void;
+const REGION = 'us-east-1';
+
+beforeAll(async () => {
+  s = await startStandIns();
+  undoEnv = s.applyEnv();
+  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+});
+afterAll(async () => {
+  undoEnv();
+  await s.stop();
+});
+
+let connectorSeq = 0;
+/** A fresh connector (own checkpoint) and empty stand-ins for each test. */
+async function newConnector(overrides: Record<string, unknown> = {}): Promise<string> {
+  await s.dnif.up();
+  const name = `it-${++connectorSeq}-${Date.now()}`;
+  s.cloudtrail.clearEvents();
+  s.cloudtrail.clearFaults();
+  s.cloudtrail.resetStats();
+  s.dnif.clear();
+  s.dnif.normal();
+  s.putConnectorSecret(s.connector({ connectorName: name, ...overrides }));
+  freshProcess();
+  return name;
+}
+
+const doc = () => DynamoDBDocumentClient.from(new DynamoDBClient({}));
+async function storedCursor(connector: string): Promise<Record<string, unknown> | undefined> {
+  const out = await doc().send(new GetCommand({ TableName: s.dynamodb.tableName, Key: { pk: `cursor#${connector}#${REGION}` } }));
+  return out.Item;
+}
+
+const deliveredIds = () => [...s.dnif.eventsById().keys()].sort();
+
+describe('forwarder, end to end on loopback', () => {
+  afterEach(() => {
+    delete process.env.LATENESS_SECONDS;
+    delete process.env.SETTLE_SECONDS;
+    delete process.env.DEADLINE_RESERVE_MS;
+  });
+
+  it('delivers every shared real record exactly once, oldest first, as the CloudTrail record plus dnifForwarder', async () => {
+    const name = await newConnector();
+    const now = Date.now();
+    const records = realRecordsBetween(now - 50 * 60_000, now - 30_000);
+    s.cloudtrail.addEvents(REGION, records, { accountId: s.accountId });
+
+    const first = await invokeForwarder();
+    const second = await invokeForwarder();
+
+    expect(first).toMatchObject({ connectorName: name, forwarded: records.length });
+    expect(second.forwarded).toBe(0);
+    expect(s.dnif.duplicates).toBe(0);
+    expect(deliveredIds()).toEqual(records.map((r) => r.eventID).sort());
+
+    const received = s.dnif.events();
+    const times = received.map((e) => Date.parse(String(e.eventTime)));
+    expect(times).toEqual([...times].sort((a, b) => a - b));
+    const byId = new Map(records.map((r) => [r.eventID, r]));
+    for (const event of received) {
+      const { dnifForwarder, ...record } = event;
+      expect(record).toEqual(byId.get(String(record.eventID)));
+      expect(dnifForwarder).toEqual({
+        connectorName: name,
+        eventId: record.eventID,
+        region: REGION,
+        accountId: record.recipientAccountId ?? (record.userIdentity as { accountId?: string } | undefined)?.accountId,
+        forwardedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      });
+    }
+    expect(first.regions[REGION].checkpoint?.head).toBeDefined();
+    expect(await storedCursor(name)).toMatchObject({ head: expect.any(Number), sweep: expect.any(Number) });
+  });
+
+  it('delivers events that show up in Event history late, up to LATENESS_SECONDS after their time', async () => {
+    process.env.LATENESS_SECONDS = '8';
+    process.env.SETTLE_SECONDS = '2';
+    await newConnector();
+    const now = Date.now();
+    const [onTime, late] = [realRecordsBetween(now - 20 * 60_000, now - 10_000).slice(0, 30), realRecordsBetween(now - 5_000, now - 1_000).slice(30)];
+    s.cloudtrail.addEvents(REGION, onTime, { accountId: s.accountId });
+    // Each late event appears 3-7 s after its EventTime, i.e. after the first run read its second.
+    late.forEach((record, i) => {
+      const visibleAt = Date.parse(record.eventTime) + 3_000 + ((i * 397) % 4_000);
+      s.cloudtrail.addEvents(REGION, [record], { accountId: s.accountId, visibleAt });
+    });
+    const lastDue = Math.max(...late.map((r) => Date.parse(r.eventTime))) + 8_000;
+
+    const runs = [await invokeForwarder()];
+    expect(runs[0].forwarded).toBeLessThan(onTime.length + late.length);
+    while (Date.now() < lastDue + 1_500) {
+      await new Promise((r) => setTimeout(r, 1_000));
+      runs.push(await invokeForwarder());
+    }
+
+    expect(deliveredIds()).toEqual([...onTime, ...late].map((r) => r.eventID).sort());
+    expect(s.dnif.duplicates).toBe(0);
+    expect(runs.reduce((n, r) => n + r.forwarded, 0)).toBe(onTime.length + late.length);
+  });
+
+  it('loses nothing through a DNIF outage of several runs, and keeps the checkpoint behind every undelivered event', async () => {
+    const name = await newConnector();
+    const t0 = Date.now();
+    const before = realRecordsBetween(t0 - 40 * 60_000, t0 - 20 * 60_000).slice(0, 20);
+    s.cloudtrail.addEvents(REGION, before, { accountId: s.accountId });
+    await invokeForwarder();
+    const headBefore = Number((await storedCursor(name))?.head);
+
+    // Events that happen while DNIF is down.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const during = realRecordsBetween(headBefore * 1000 + 500, Date.now() - 100).slice(20);
+    const oldestUndelivered = Math.min(...during.map((r) => Date.parse(r.eventTime) / 1000));
+    s.cloudtrail.addEvents(REGION, during, { accountId: s.accountId });
+    await s.dnif.down('refuse');
+    for (let run = 0; run < 3; run++) {
+      const err = await invokeForwarder(20_000).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ForwarderRunError);
+      expect((err as ForwarderRunError).summary.regions[REGION].error?.code).toBe('DnifUnavailable');
+      const cursor = await storedCursor(name);
+      expect(Number(cursor?.head)).toBe(headBefore);
+      expect(Number(cursor?.sweep)).toBeLessThanOrEqual(oldestUndelivered);
+    }
+    await s.dnif.up();
+    s.dnif.failNext(2, 503);
+    const recovered = await invokeForwarder();
+
+    expect(recovered.forwarded).toBe(during.length);
+    expect(deliveredIds()).toEqual([...before, ...during].map((r) => r.eventID).sort());
+    expect(s.dnif.duplicates).toBe(0);
+  });
+
+  it('stops on a DNIF 4xx with a clear error and does not advance the checkpoint', async () => {
+    const name = await newConnector();
+    const now = Date.now();
+    const records = realRecordsBetween(now - 10 * 60_000, now - 30_000);
+    s.cloudtrail.addEvents(REGION, records, { accountId: s.accountId });
+    s.dnif.reject(400);
+    const err = (await invokeForwarder().catch((e: unknown) => e)) as ForwarderRunError;
+    expect(err).toBeInstanceOf(ForwarderRunError);
+    expect(err.message).toContain('DnifRejected: DNIF rejected the batch: HTTP 400');
+    // Empty stretches before the first event may be passed; the first event may not.
+    const cursor = await storedCursor(name);
+    expect(Number(cursor?.head ?? 0)).toBeLessThanOrEqual(Date.parse(records[0].eventTime) / 1000);
+    expect(s.dnif.attempts.filter((a) => a.status === 400)).toHaveLength(1);
+    s.dnif.normal();
+    expect((await invokeForwarder()).forwarded).toBe(loadRecords().length);
+  });
+
+  it('keeps to 2 LookupEvents a second and rides out throttling without failing', async () => {
+    await newConnector();
+    const now = Date.now();
+    s.cloudtrail.addEvents(REGION, generateEvents({ count: 400, region: REGION, accountId: s.accountId, from: now - 30 * 60_000, to: now - 10_000 }));
+    s.cloudtrail.injectFault({ kind: 'throttle', times: 4 });
+    s.cloudtrail.injectFault({ kind: 'throttle', code: 'Throttling', times: 2 });
+
+    const summary = await invokeForwarder();
+
+    expect(summary.forwarded).toBe(400);
+    expect(summary.regions[REGION].throttles).toBe(6);
+    expect(s.cloudtrail.stats().regions[REGION].maxInAnyWindow).toBeLessThanOrEqual(2);
+    expect(s.dnif.eventsById().size).toBe(400);
+  });
+
+  it('lets only one of two concurrent invocations run, so nothing is delivered twice', async () => {
+    await newConnector();
+    const now = Date.now();
+    s.cloudtrail.addEvents(REGION, realRecordsBetween(now - 30 * 60_000, now - 10_000), { accountId: s.accountId });
+
+    const [a, b] = await Promise.all([invokeForwarder(), invokeForwarder()]);
+
+    expect([a.skipped, b.skipped].filter(Boolean)).toHaveLength(1);
+    expect(a.forwarded + b.forwarded).toBe(loadRecords().length);
+    expect(s.dnif.duplicates).toBe(0);
+    // The lease was released: a later run is not blocked.
+    expect((await invokeForwarder()).skipped).toBeUndefined();
+  });
+
+  it('stops cleanly before the Lambda deadline and the next run resumes with nothing lost', async () => {
+    process.env.DEADLINE_RESERVE_MS = '1000';
+    await newConnector();
+    const now = Date.now();
+    const events = generateEvents({ count: 600, region: REGION, accountId: s.accountId, from: now - 40 * 60_000, to: now - 10_000, seed: 7 });
+    s.cloudtrail.addEvents(REGION, events);
+
+    const runs = [await invokeForwarder(8_000)];
+    expect(runs[0].regions[REGION].stoppedEarly).toBe(true);
+    expect(runs[0].forwarded).toBeLessThan(events.length);
+    while (runs.length < 20 && runs[runs.length - 1].regions[REGION].stoppedEarly) runs.push(await invokeForwarder(8_000));
+
+    expect(runs.length).toBeGreaterThan(1);
+    expect(deliveredIds()).toEqual(events.map((e) => e.eventID).sort());
+    expect(s.dnif.duplicates).toBe(0);
+  });
+
+  it('refuses a malformed secret with an error naming the field, and no secret value in any log line', async () => {
+    await newConnector();
+    const broken = s.connector({ connectorName: 'broken', awsRegion: 'US-EAST-1', dnif: { format: 'xml' } });
+    s.putConnectorSecret(broken);
+    freshProcess();
+    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    const { error, output } = await captureStdout(() => invokeForwarder());
+    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+
+    expect(error).toBeInstanceOf(ConnectorValidationError);
+    expect((error as Error).message).toBe(
+      'Connector secret is invalid: awsRegion: must be an AWS region code such as us-east-1 (lower case, no spaces); dnif.format: must be one of "json", "ndjson"',
+    );
+    expect(output).toContain('awsRegion');
+    for (const value of [s.connectorUser.secretAccessKey, s.connectorUser.accessKeyId, String((broken.dnif as { token: string }).token)]) {
+      expect(output).not.toContain(value);
+      expect((error as Error).message).not.toContain(value);
+    }
+  });
+});

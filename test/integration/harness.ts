@@ -1,0 +1,79 @@
+/**
+ * Drives the real forwarder handler the way Lambda does, against the loopback stand-ins.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'aws-lambda';
+import { handler, resetForwarderState } from '../../functions/forwarder/handler';
+import type { ForwarderSummary } from '../../functions/forwarder/forward';
+import { resetSecretCache } from '../../functions/shared/secret';
+import { cloudTrailTime, loadRecords, type CloudTrailRecord } from '../../standins';
+
+export const scheduledEvent = {
+  version: '0',
+  id: 'cdc73f9d-aea9-11e3-9d5a-835b769c0d9c',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '111122223333',
+  time: new Date().toISOString(),
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:111122223333:rule/forwarder-schedule'],
+  detail: {},
+};
+
+/** A Lambda context whose remaining time really runs down. */
+export function lambdaContext(timeoutMs = 60_000): Context {
+  const endsAt = Date.now() + timeoutMs;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: 'forwarder',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:forwarder',
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: '/aws/lambda/forwarder',
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => endsAt - Date.now(),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+export async function invokeForwarder(timeoutMs = 60_000): Promise<ForwarderSummary> {
+  return handler(scheduledEvent, lambdaContext(timeoutMs));
+}
+
+/** Settings and caches are per process in Lambda; tests that change the environment reset them. */
+export function freshProcess(): void {
+  resetForwarderState();
+  resetSecretCache();
+}
+
+/** The shared real records, unchanged but for eventTime, spread evenly over [fromMs, toMs]. */
+export function realRecordsBetween(fromMs: number, toMs: number, region = 'us-east-1'): CloudTrailRecord[] {
+  const records = loadRecords();
+  const step = (toMs - fromMs) / Math.max(1, records.length - 1);
+  return records.map((r, i) => ({ ...r, awsRegion: region, eventTime: cloudTrailTime(fromMs + Math.round(i * step)) }));
+}
+
+/** Captures everything written to stdout (Powertools logs there) while `fn` runs. */
+export async function captureStdout<T>(fn: () => Promise<T>): Promise<{ result?: T; error?: unknown; output: string }> {
+  const chunks: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  const originalErr = process.stderr.write.bind(process.stderr);
+  const capture = (chunk: unknown): boolean => {
+    chunks.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString());
+    return true;
+  };
+  process.stdout.write = capture as typeof process.stdout.write;
+  process.stderr.write = capture as typeof process.stderr.write;
+  try {
+    const result = await fn();
+    return { result, output: chunks.join('') };
+  } catch (error) {
+    return { error, output: chunks.join('') };
+  } finally {
+    process.stdout.write = original;
+    process.stderr.write = originalErr;
+  }
+}
