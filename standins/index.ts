@@ -14,6 +14,7 @@ export * from './cloudtrail';
 export * from './dnif-receiver';
 export * from './dynamodb';
 export * from './fixtures';
+export * from './lambda';
 export * from './secrets-manager';
 export * from './sigv4';
 export * from './sts';

@@ -1,46 +1,13 @@
 /**
  * Drives the real forwarder handler the way Lambda does, against the loopback stand-ins.
  */
-import { randomUUID } from 'node:crypto';
-import type { Context } from 'aws-lambda';
 import { handler, resetForwarderState } from '../../functions/forwarder/handler';
 import type { ForwarderSummary } from '../../functions/forwarder/forward';
 import { resetSecretCache } from '../../functions/shared/secret';
-import { cloudTrailTime, loadRecords, type CloudTrailRecord } from '../../standins';
-
-export const scheduledEvent = {
-  version: '0',
-  id: 'cdc73f9d-aea9-11e3-9d5a-835b769c0d9c',
-  'detail-type': 'Scheduled Event',
-  source: 'aws.events',
-  account: '111122223333',
-  time: new Date().toISOString(),
-  region: 'us-east-1',
-  resources: ['arn:aws:events:us-east-1:111122223333:rule/forwarder-schedule'],
-  detail: {},
-};
-
-/** A Lambda context whose remaining time really runs down. */
-export function lambdaContext(timeoutMs = 60_000): Context {
-  const endsAt = Date.now() + timeoutMs;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: 'forwarder',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:111122223333:function:forwarder',
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: '/aws/lambda/forwarder',
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => endsAt - Date.now(),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
+import { cloudTrailTime, lambdaContext, loadRecords, scheduledEvent, type CloudTrailRecord } from '../../standins';
 
 export async function invokeForwarder(timeoutMs = 60_000): Promise<ForwarderSummary> {
-  return handler(scheduledEvent, lambdaContext(timeoutMs));
+  return handler(scheduledEvent(), lambdaContext(timeoutMs));
 }
 
 /** Settings and caches are per process in Lambda; tests that change the environment reset them. */

@@ -6,7 +6,7 @@ import type { LambdaFunctionURLEvent } from 'aws-lambda';
 import { handler } from '../../functions/test-connection/handler';
 import { MAX_BODY_BYTES } from '../../functions/test-connection/request';
 import { startDnifReceiver, startStandIns, type ConnectorDocument, type DnifReceiver, type StandIns } from '../../standins';
-import { urlEvent } from './events';
+import { urlEvent } from '../../standins/lambda';
 
 jest.setTimeout(30_000);
 

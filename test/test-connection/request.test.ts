@@ -2,7 +2,7 @@
 import { parseConnector } from '../../functions/shared/connector';
 import { MAX_BODY_BYTES, parseRequest } from '../../functions/test-connection/request';
 import { REDACTED, Scrubber } from '../../functions/test-connection/scrub';
-import { urlEvent } from './events';
+import { urlEvent } from '../../standins/lambda';
 
 describe('parseRequest', () => {
   it('GET → the stored connector; POST with JSON → the candidate', () => {

@@ -7,7 +7,7 @@ import { createServer as createTlsServer, type TlsOptions } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { handler } from '../../functions/test-connection/handler';
 import { startStandIns, testCerts, type ConnectorDocument, type StandIns } from '../../standins';
-import { urlEvent } from './events';
+import { urlEvent } from '../../standins/lambda';
 
 let s: StandIns;
 let undoEnv: () => void;
