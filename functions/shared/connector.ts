@@ -248,5 +248,7 @@ export function secretValuesOf(c: Connector): string[] {
   if (a?.type === 'basic') values.push(a.password);
   if (a?.type === 'header') values.push(a.value);
   if (a?.type === 'hmac') values.push(a.secret);
+  // Extra headers usually carry API keys.
+  values.push(...Object.values(c.http?.headers ?? {}));
   return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
 }

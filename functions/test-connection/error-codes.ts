@@ -404,7 +404,7 @@ export function classifyDnifHttpError(err: unknown, target: string): Failure {
   }
   if (err instanceof SinkUnavailableError) {
     if (err.lastStatus !== undefined) return rejected(err.lastStatus, '', target);
-    const code = networkCodeFromSinkMessage(err.message);
+    const code = err.networkCode ?? networkCodeFromSinkMessage(err.message);
     if (code) return networkFailure(code, target, false);
     return unknownFailure(err, `delivering to DNIF at ${target}`);
   }

@@ -19,6 +19,8 @@ export class SinkUnavailableError extends Error {
     message: string,
     readonly attempts: number,
     readonly lastStatus?: number,
+    /** The last network failure, e.g. ECONNREFUSED, a TLS certificate code, or ETIMEDOUT_REQUEST. */
+    readonly networkCode?: string,
   ) {
     super(message);
     this.name = 'SinkUnavailableError';

@@ -76,6 +76,7 @@ export class HttpSink implements Sink {
     const stats: SendStats = { attempts: 0, errors: 0, bytesSent: 0 };
     let lastProblem = '';
     let lastStatus: number | undefined;
+    let lastNetworkCode: string | undefined;
     while (stats.attempts < this.maxAttempts) {
       const timeout = Math.min(this.requestTimeoutMs, deadline.remainingMs());
       if (timeout <= 0) throw new DeadlineReachedError('delivering to DNIF');
@@ -90,6 +91,7 @@ export class HttpSink implements Sink {
         stats.errors += 1;
         lastStatus = undefined;
         lastProblem = describeNetworkError(err);
+        lastNetworkCode = networkErrorCode(err);
       }
       if (response?.ok) {
         stats.bytesSent += body.length;
@@ -98,6 +100,7 @@ export class HttpSink implements Sink {
       if (response) {
         stats.errors += 1;
         lastStatus = response.status;
+        lastNetworkCode = undefined;
         lastProblem = `HTTP ${response.status} ${response.statusText}`.trim();
         if (response.status !== 429 && response.status < 500) throw new SinkRejectedError(response.status, response.statusText, stats.attempts);
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
@@ -107,7 +110,7 @@ export class HttpSink implements Sink {
       if (!deadline.allows(delay)) break;
       await sleep(delay);
     }
-    throw new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${lastProblem}`, stats.attempts, lastStatus);
+    throw new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${lastProblem}`, stats.attempts, lastStatus, lastNetworkCode);
   }
 }
 
@@ -133,6 +136,6 @@ export function describeNetworkError(err: unknown): string {
 
 export function networkErrorCode(err: unknown): string | undefined {
   const e = err as { name?: string; cause?: { code?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'ETIMEDOUT';
+  if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'ETIMEDOUT_REQUEST';
   return e.cause?.code;
 }
