@@ -2,3 +2,5 @@
 // The scripts print their own account; in Lambda, logs and metrics go to CloudWatch.
 process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+// The SDK warns that its 2027 releases need Node 22; Lambda runs 22, this machine 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { ConnectorValidationError } from '../../functions/shared/connector';
+import { logger } from '../../functions/shared/logger';
 import { generateEvents, loadRecords, startStandIns, type StandIns } from '../../standins';
 import { captureStdout, freshProcess, invokeForwarder, realRecordsBetween } from './harness';
 
@@ -19,8 +20,6 @@ const REGION = 'us-east-1';
 beforeAll(async () => {
   s = await startStandIns();
   undoEnv = s.applyEnv();
-  process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
-  process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 });
 afterAll(async () => {
   undoEnv();
@@ -215,9 +214,9 @@ describe('forwarder, end to end on loopback', () => {
     const broken = s.connector({ connectorName: 'broken', awsRegion: 'US-EAST-1', dnif: { format: 'xml' } });
     s.putConnectorSecret(broken);
     freshProcess();
-    process.env.POWERTOOLS_LOG_LEVEL = 'DEBUG';
+    logger.setLogLevel('DEBUG');
     const { error, output } = await captureStdout(() => invokeForwarder());
-    process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
+    logger.setLogLevel('ERROR');
 
     expect(error).toBeInstanceOf(ConnectorValidationError);
     expect((error as Error).message).toBe(
