@@ -95,6 +95,19 @@ const dnifSchema = z
     if (d.url && !d.token && !d.auth)
       ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required (or give dnif.auth)' });
     if (d.token && d.auth) ctx.addIssue({ code: 'custom', path: ['auth'], message: 'give either dnif.token or dnif.auth, not both' });
+    if (!d.syslog) return;
+    // One destination per connector: a batch is then delivered, or not, in one place.
+    if (d.url) ctx.addIssue({ code: 'custom', path: ['syslog'], message: 'give either dnif.url or dnif.syslog, not both' });
+    const httpOnly = { token: d.token, auth: d.auth, headers: d.headers, gzip: d.gzip || undefined, format: d.format === 'ndjson' ? d.format : undefined };
+    for (const [field, value] of Object.entries(httpOnly)) {
+      if (value !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'applies to dnif.url only, not to dnif.syslog' });
+    }
+    const s = d.syslog;
+    if (s.cert && !s.key) ctx.addIssue({ code: 'custom', path: ['syslog', 'key'], message: 'is required with dnif.syslog.cert' });
+    if (s.key && !s.cert) ctx.addIssue({ code: 'custom', path: ['syslog', 'cert'], message: 'is required with dnif.syslog.key' });
+    for (const field of ['ca', 'cert', 'key'] as const) {
+      if (!s.tls && s[field]) ctx.addIssue({ code: 'custom', path: ['syslog', field], message: 'applies only with dnif.syslog.tls true' });
+    }
   });
 
 /** A pattern such as `Describe*` or `*.amazonaws.com`; `*` matches any run of characters. */
