@@ -30,17 +30,25 @@ export const handler = async (_event: unknown, context: Context): Promise<Forwar
   const settings = config;
   logger.addContext(context);
   const endsAtMs = Date.now() + context.getRemainingTimeInMillis();
-  const run = (connector: Connector) =>
-    forward({
-      config: settings,
-      connector,
-      doc: doc as DynamoDBDocumentClient,
-      sink: createSink(connector),
-      deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
-      leaseUntilMs: endsAtMs,
-      owner: context.awsRequestId,
-      logger,
-    });
+  const run = async (connector: Connector) => {
+    const sink = createSink(connector);
+    try {
+      return await forward({
+        config: settings,
+        connector,
+        doc: doc as DynamoDBDocumentClient,
+        sink,
+        deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
+        leaseUntilMs: endsAtMs,
+        owner: context.awsRequestId,
+        logger,
+      });
+    } finally {
+      // Syslog: confirm what was written and close the connection. Events are checkpointed by
+      // now, so a failure here cannot be retried by the next run: say so loudly.
+      await sink.close?.().catch((err: unknown) => logger.error('Closing the DNIF sink failed', { error: (err as Error).message, code: (err as Error).name }));
+    }
+  };
 
   try {
     const connector = await loadConnector(settings.secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
