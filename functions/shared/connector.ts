@@ -6,7 +6,9 @@
  * Validation errors name the field and the rule it broke; they never echo a value,
  * because any field of this document may hold a credential.
  */
-import { z } from 'zod';
+// A namespace import lets esbuild drop what is not used: `import { z }` pulls in the whole of
+// zod with its ~40 locales (forwarder bundle 1187 KiB, of which zod 445 KiB; 104 KiB this way).
+import * as z from 'zod';
 
 /** One broken rule of the connector, by dotted field path. */
 export interface FieldProblem {
