@@ -11,19 +11,28 @@ export class RateLimiter {
 
   constructor(
     ratePerSecond: number,
-    // A few ms of margin absorb timer and clock jitter between us and AWS.
-    marginMs = 5,
+    // Margin for jitter between taking a slot and the request reaching AWS (signing, a busy
+    // event loop, the network): two requests 1000 ms apart here may land 980 ms apart there.
+    marginMs = 25,
     private readonly now: () => number = Date.now,
   ) {
     this.intervalMs = Math.ceil(1000 / ratePerSecond) + marginMs;
   }
 
-  /** Resolves when the caller may send one request. */
+  /**
+   * Resolves when the caller may send one request. The next slot is counted from the moment
+   * this one is actually taken: a timer that fires late (a busy event loop, e.g. several
+   * regions at once) must not squeeze the following request closer.
+   */
   async acquire(): Promise<void> {
-    const now = this.now();
-    const slot = Math.max(now, this.nextSlotMs);
-    this.nextSlotMs = slot + this.intervalMs;
-    if (slot > now) await sleep(slot - now);
+    for (;;) {
+      const now = this.now();
+      if (now >= this.nextSlotMs) {
+        this.nextSlotMs = now + this.intervalMs;
+        return;
+      }
+      await sleep(this.nextSlotMs - now);
+    }
   }
 
   /** After a throttle, stay away a little longer than the normal spacing. */
