@@ -14,10 +14,12 @@ export function credentialsFor(aws: AwsAccess, region: string): CloudTrailCreden
       ? { accessKeyId: aws.accessKeyId, secretAccessKey: aws.secretAccessKey, sessionToken: aws.sessionToken }
       : undefined;
   if (!aws.roleArn) return keys; // undefined: the SDK's default chain (the function's role)
-  // The provider refreshes the role's credentials before they expire (SDK memoization).
-  return fromTemporaryCredentials({
+  // The client memoizes this provider and calls it again 5 minutes before the role's
+  // credentials expire, so a long run keeps reading with fresh ones.
+  const roleArn = aws.roleArn;
+  const assume = fromTemporaryCredentials({
     params: {
-      RoleArn: aws.roleArn,
+      RoleArn: roleArn,
       ExternalId: aws.externalId,
       RoleSessionName: 'cloudtrail-dnif-forwarder',
       DurationSeconds: 3600,
@@ -25,6 +27,16 @@ export function credentialsFor(aws: AwsAccess, region: string): CloudTrailCreden
     masterCredentials: keys,
     clientConfig: { region },
   });
+  return async (props) => {
+    try {
+      return await assume(props);
+    } catch (err) {
+      // Say which step failed: the error surfaces from LookupEvents, but AssumeRole refused.
+      const e = err as Error;
+      e.message = `Could not assume role ${roleArn} (${e.message}); check roleArn, externalId and the role's trust policy`;
+      throw e;
+    }
+  };
 }
 
 /** A stable label for the account behind the credentials, to key the per-account rate limiter. */
