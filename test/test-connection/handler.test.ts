@@ -3,6 +3,7 @@
  * stand-ins: real SDK clients (SigV4-verified), real HTTP to the DNIF receiver.
  */
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
+import { logger } from '../../functions/shared/logger';
 import { handler } from '../../functions/test-connection/handler';
 import { MAX_BODY_BYTES } from '../../functions/test-connection/request';
 import { startDnifReceiver, startStandIns, type ConnectorDocument, type DnifReceiver, type StandIns } from '../../standins';
@@ -69,6 +70,8 @@ const FAILED_KEYS = ['name', 'ok', 'code', 'message', 'hint', 'dnifMessage'];
 
 beforeAll(async () => {
   restoreOutput = captureOutput();
+  // Scan every level, not only what production logs by default.
+  logger.setLogLevel('DEBUG');
   // Two regions served: a request signed for any other fails as AWS answers a bad scope.
   s = await startStandIns({ ratePerSecond: 50, regions: ['us-east-1', 'eu-west-1'] });
   undoEnv = s.applyEnv();
@@ -82,6 +85,7 @@ afterAll(async () => {
   undoEnv?.();
   await s?.stop();
   restoreOutput?.();
+  logger.setLogLevel('ERROR');
 });
 
 beforeEach(() => {
