@@ -56,9 +56,13 @@ export function createCloudTrailClient(region: string, credentials: CloudTrailCr
 
 const isThrottle = (name: string): boolean => name === 'ThrottlingException' || name === 'Throttling' || name === 'TooManyRequestsException';
 
+// Socket errors from Node itself. A reset in the middle of an answer carries the 200 already read.
+const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
+
 function isTransient(err: unknown): boolean {
   const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string };
   if (e.$fault === 'server') return true;
+  if (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code)) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return true;
   // No HTTP response at all: a network fault, a reset or a timeout.
