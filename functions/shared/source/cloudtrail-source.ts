@@ -133,6 +133,8 @@ export class CloudTrailSource {
             MaxResults: PAGE_SIZE,
             NextToken: nextToken,
           }),
+          // The client's own timeout (20 s) can outlast the run: a slow answer must not carry it past the deadline.
+          { abortSignal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())) },
         );
       } catch (err) {
         const name = (err as { name?: string }).name ?? '';
