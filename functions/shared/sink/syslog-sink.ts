@@ -230,8 +230,9 @@ export class SyslogSink implements Sink {
   close(): Promise<void> {
     return this.exclusive(async () => {
       if (!this.conn && this.unconfirmed.length === 0) return;
-      // The run's own deadline may be spent (it keeps a reserve for this): allow a few seconds.
-      const budget = Math.min(Math.max(this.lastDeadline?.remainingMs() ?? 0, 3 * this.closeTimeoutMs), 6 * this.closeTimeoutMs);
+      // The run's own deadline may be spent: then use part of the reserve it keeps before the
+      // Lambda's end (DEADLINE_RESERVE_MS, 15 s by default), at most 3 close timeouts.
+      const budget = Math.min(Math.max(this.lastDeadline?.remainingMs() ?? 0, this.closeTimeoutMs), 3 * this.closeTimeoutMs);
       const deadline = new Deadline(Date.now() + budget, 0);
       let lastProblem = '';
       for (let attempt = 1; attempt <= 3; attempt++) {
