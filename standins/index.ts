@@ -18,6 +18,7 @@ export * from './lambda';
 export * from './secrets-manager';
 export * from './sigv4';
 export * from './sts';
+export * from './syslog-receiver';
 
 export interface StandInsOptions {
   /** AWS_REGION of the function, and the connector's region. Default us-east-1. */
