@@ -103,8 +103,16 @@ const FULL_SET: (ScheduleSpec | HandlerScheduleSpec)[] = [
   forwardSpec({ name: 'kills-1-region', regions: ['sa-east-1'], backlogPerRegion: 260, livePerRegion: 80, clustersPerRegion: 2, batchMaxEvents: 25, rates: KILLS, maxKills: 3 }),
   forwardSpec({ name: 'kills-basic-ndjson', auth: 'basic', format: 'ndjson', regions: ['us-east-2'], backlogPerRegion: 300, livePerRegion: 100, batchMaxEvents: 20, rates: KILLS, maxKills: 5 }),
   forwardSpec({ name: 'kills-harsh', regions: ['ap-south-1'], backlogPerRegion: 300, livePerRegion: 100, batchMaxEvents: 30, rates: { ...HARSH, kill: 0.35 }, maxKills: 5 }),
-  handlerSpec({ name: 'handler-2-regions' }),
-  handlerSpec({ name: 'handler-3-regions', regions: ['us-west-1', 'eu-west-2', 'ap-northeast-2'], backlogPerRegion: 250, livePerRegion: 90, batchMaxEvents: 30 }),
+  handlerSpec({ name: 'handler-2-regions', liveSpanSec: 20, livePerRegion: 150, rates: { cloudtrail: 0.8, dnif: 0.7, lease: 0.1, concurrent: 0.15, cutoff: 0.4 } }),
+  handlerSpec({
+    name: 'handler-3-regions',
+    regions: ['us-west-1', 'eu-west-2', 'ap-northeast-2'],
+    backlogPerRegion: 250,
+    livePerRegion: 150,
+    liveSpanSec: 20,
+    batchMaxEvents: 30,
+    rates: { cloudtrail: 0.8, dnif: 0.7, lease: 0.1, concurrent: 0.15, cutoff: 0.4 },
+  }),
 ];
 
 const isHandlerSpec = (spec: ScheduleSpec | HandlerScheduleSpec): spec is HandlerScheduleSpec => spec.name.startsWith('handler-');
@@ -127,13 +135,14 @@ describe(`delivery promise under seeded fault schedules (${FULL ? 'full' : 'shor
       lost: sum((f) => f.lost),
       duplicates: sum((f) => f.duplicates),
       allowedBatches: sum((f) => f.allowedBatches),
+      lostAcks: sum((f) => f.lostAcks),
       runs: sum((f) => f.runs),
     };
     const kinds = ['cloudtrail', 'dnif', 'dynamo', 'kills', 'conflicts', 'cutoffs'] as const;
     emit(
       `[faults] TOTAL (${FULL ? 'full' : 'short'}, FAULTS_SEED=${SEED}) schedules=${total.schedules} events=${total.events} faults=${total.faults} ` +
         `[${kinds.map((k) => `${k} ${sum((f) => f.faults[k])}`).join(', ')}] lost=${total.lost} duplicates=${total.duplicates} ` +
-        `(allowed batches ${total.allowedBatches}, from ${sum((f) => f.faults.kills)} kills + failed seen# writes) runs=${total.runs} ` +
+        `(allowed: ${total.allowedBatches} batches from ${sum((f) => f.faults.kills)} kills + failed seen# writes, ${total.lostAcks} lost 2xx at a deadline) runs=${total.runs} ` +
         `boundary-events=${sum((f) => f.boundaryEvents)} late-events=${sum((f) => f.late)}`,
     );
     expect(total.schedules).toBe((FULL ? FULL_SET : SHORT).length);

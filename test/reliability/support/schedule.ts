@@ -126,6 +126,8 @@ export interface Figures {
   duplicates: number;
   /** Batches allowed to arrive twice: one per injected kill or failed seen# write after a 2xx. */
   allowedBatches: number;
+  /** Batches DNIF stored whose 2xx the forwarder never saw (a send aborted at the deadline): re-sent. */
+  lostAcks: number;
   boundaryEvents: number;
   /** LookupEvents calls by the forwarder in any 1 s window, per region (the SPEC's rule). */
   maxRequestsPerSecond: number;
@@ -149,7 +151,7 @@ export function figuresLine(f: Figures): string {
   return (
     `[faults] ${f.name.padEnd(22)} seed=${f.seed} events=${f.events} (late ${f.late}, on slice boundaries ${f.boundaryEvents}) regions=${f.regions} ` +
     `runs=${f.runs} (skipped ${f.skipped}) faults=${faultTotal(f.faults)} [${kinds}] lost=${f.lost} duplicates=${f.duplicates} ` +
-    `(allowed: ${f.allowedBatches} batch${f.allowedBatches === 1 ? '' : 'es'}) LookupEvents/s max=${f.maxRequestsPerSecond} (stand-in saw ${f.standInMaxRequestsPerSecond}) ` +
+    `(allowed: ${f.allowedBatches} batch${f.allowedBatches === 1 ? '' : 'es'}${f.lostAcks ? `, ${f.lostAcks} lost 2xx` : ''}) LookupEvents/s max=${f.maxRequestsPerSecond} (stand-in saw ${f.standInMaxRequestsPerSecond}) ` +
     `${errors ? ` failed-region-runs: ${errors}` : ''} ${(f.ms / 1000).toFixed(1)}s`
   );
 }
@@ -231,6 +233,7 @@ export class FaultSchedule {
   private batches: Batch[] = [];
   private readonly batchesOf = new Map<string, number[]>();
   private readonly allowed = new Set<number>();
+  private readonly failedSends: string[] = [];
   private readonly hashToId = new Map<string, string>();
   /** Highest head/sweep stored so far, per region (ours or another writer's). */
   private readonly stored = new Map<string, { head: number; sweep: number }>();
@@ -397,8 +400,9 @@ export class FaultSchedule {
     }
 
     const run = this.newRun(timeout());
-    if (this.spec.regions.length === 1 && this.kills < (this.spec.maxKills ?? 0) && this.rnd.chance(r.kill)) {
-      run.killAfterBatch = this.rnd.int(1, 3);
+    // Until the first kill has happened every run is armed with one, so each kill schedule has one.
+    if (this.spec.regions.length === 1 && this.kills < (this.spec.maxKills ?? 0) && r.kill > 0 && (this.kills === 0 || this.rnd.chance(r.kill))) {
+      run.killAfterBatch = this.kills === 0 ? 1 : this.rnd.int(1, 3);
       // A crash leaves the lease until the Lambda deadline: keep that short.
       run.timeoutMs = this.rnd.int(3000, 6000);
       run.endsAt = run.startedAt + run.timeoutMs;
@@ -598,6 +602,11 @@ export class FaultSchedule {
     this.inFlight += d;
   }
 
+  /** A batch whose send failed (DNIF may still have stored it: a lost 2xx). */
+  sendFailed(records: OutgoingRecord[]): void {
+    this.failedSends.push(records.map((r) => r.eventId).join(','));
+  }
+
   /** A batch DNIF accepted; returns its id. */
   acked(records: OutgoingRecord[], run: Run): number {
     const batch: Batch = { id: this.batches.length + 1, run: run.id, ids: records.map((r) => r.eventId) };
@@ -744,14 +753,36 @@ export class FaultSchedule {
     this.counts.cloudtrail = stats.faultsApplied - faultsBefore;
     const report = checkDelivery(s.dnif, this.truth, this.connectorName);
 
-    // Each copy beyond the first must come from an allowed batch (a kill or a failed seen# write
-    // right after DNIF's 2xx), and the forwarder's own count of accepted batches must agree
-    // with the receiver's.
+    // Which batches DNIF stored: those the sink saw accepted, and possibly some whose 2xx never
+    // reached it (a send aborted at the deadline after DNIF had stored it: a lost 2xx).
+    const accepted = new Map<string, number>();
+    for (const b of this.batches) accepted.set(b.ids.join(','), (accepted.get(b.ids.join(',')) ?? 0) + 1);
+    const failed = new Map<string, number>();
+    for (const f of this.failedSends) failed.set(f, (failed.get(f) ?? 0) + 1);
+    const sent = new Set([...accepted.keys(), ...failed.keys()]);
+    const lostAckCopies = new Map<string, number>();
+    let lostAcks = 0;
+    for (const req of s.dnif.requests) {
+      const key = req.events.map((e) => String(e.dnifForwarder?.eventId)).join(',');
+      if ((accepted.get(key) ?? 0) > 0) {
+        accepted.set(key, (accepted.get(key) as number) - 1);
+      } else if (sent.has(key)) {
+        // Stored, but the 2xx did not reach the sink (its send failed, or an attempt it retried).
+        lostAcks += 1;
+        for (const id of key.split(',')) lostAckCopies.set(id, (lostAckCopies.get(id) ?? 0) + 1);
+      } else {
+        this.violations.push(`DNIF stored a batch the forwarder never sent (${req.events.length} events)`);
+      }
+    }
+    // An event may arrive more than once only if every copy but one came from a batch DNIF took
+    // while the forwarder could not record it: killed or seen# write failed right after the 2xx
+    // (allowed, ≤ 1 batch per injected fault), or the 2xx lost.
     const unexplained: string[] = [];
     for (const [id, copies] of report.copies) {
       const batches = this.batchesOf.get(id) ?? [];
-      if (batches.length !== copies) unexplained.push(`${id}: ${copies} copies at DNIF, ${batches.length} accepted batches`);
-      else if (batches.slice(0, -1).some((b) => !this.allowed.has(b))) unexplained.push(`${id}: sent again after batches ${batches.join(',')}, not all allowed`);
+      const lost = lostAckCopies.get(id) ?? 0;
+      if (batches.length + lost !== copies) unexplained.push(`${id}: ${copies} copies at DNIF, ${batches.length} accepted batches, ${lost} lost 2xx`);
+      else if (batches.filter((b) => !this.allowed.has(b)).length > 1) unexplained.push(`${id}: sent again after batches ${batches.join(',')}, not all allowed`);
     }
     // At most one run per connector at a time: the spans in which runs held the lease never overlap.
     const held = this.runs
@@ -776,6 +807,7 @@ export class FaultSchedule {
       lost: report.lost.length,
       duplicates: report.duplicates,
       allowedBatches: this.allowed.size,
+      lostAcks,
       boundaryEvents,
       maxRequestsPerSecond: this.observer.maxPerSecond(this.spec.regions, started),
       standInMaxRequestsPerSecond: standInMaxRps,
@@ -824,6 +856,7 @@ class FaultySink implements Sink {
       stats = await this.real.send(records, deadline);
     } catch (err) {
       this.schedule.onSendSettled((err as { attempts?: number }).attempts ?? 0);
+      this.schedule.sendFailed(records);
       throw err;
     } finally {
       this.schedule.inFlightDelta = -1;
