@@ -23,6 +23,14 @@ export class Deadline {
     return this.endsAtMs - this.reserveMs - this.now();
   }
 
+  /**
+   * Milliseconds a request already under way may still take: into half of the reserve. Cutting
+   * a delivery off at the soft deadline would leave DNIF holding a batch we then send again.
+   */
+  inFlightAllowanceMs(): number {
+    return this.remainingMs() + Math.floor(this.reserveMs / 2);
+  }
+
   get reached(): boolean {
     return this.remainingMs() <= 0;
   }

@@ -112,6 +112,24 @@ describe('HttpSink', () => {
     expect((err as Error).message).toMatch(/after 3 attempts: network error ECONNREFUSED/);
   });
 
+  it('lets a request that started before the deadline finish inside the reserve, so DNIF is not left holding a batch we send again', async () => {
+    const server: Server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => setTimeout(() => res.writeHead(200).end('{}'), 400));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    try {
+      // 100 ms of work left, 2 s reserve: the answer comes 400 ms later, within half the reserve.
+      const deadline = new Deadline(Date.now() + 2_100, 2_000);
+      await expect(new HttpSink(target(url), fast).send([record('a')], deadline)).resolves.toMatchObject({ attempts: 1, errors: 0 });
+      // Past the deadline, no new request starts.
+      await expect(new HttpSink(target(url), fast).send([record('b')], new Deadline(Date.now() + 1_000, 2_000))).rejects.toThrow(/Lambda deadline/);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it('parses Retry-After as seconds or a date, capped', () => {
     expect(parseRetryAfter('3')).toBe(3000);
     expect(parseRetryAfter(new Date(10_000).toUTCString(), 4_000)).toBe(6000);

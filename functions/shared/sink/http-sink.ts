@@ -78,8 +78,9 @@ export class HttpSink implements Sink {
     let lastStatus: number | undefined;
     let lastNetworkCode: string | undefined;
     while (stats.attempts < this.maxAttempts) {
-      const timeout = Math.min(this.requestTimeoutMs, deadline.remainingMs());
-      if (timeout <= 0) throw new DeadlineReachedError('delivering to DNIF');
+      // No new request after the deadline; one that starts before it may run into the reserve.
+      if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
+      const timeout = Math.min(this.requestTimeoutMs, deadline.inFlightAllowanceMs());
       stats.attempts += 1;
       let retryAfterMs: number | undefined;
       let response: Response | undefined;
