@@ -6,10 +6,11 @@
  */
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { AwsAccess, Connector, FieldProblem, HttpTarget, SyslogTarget } from '../shared/connector';
 import { HttpSink } from '../shared/sink/http-sink';
+import { connectSyslog } from '../shared/sink/syslog-connect';
 import { createCloudTrailClient } from '../shared/source/cloudtrail-source';
 import { credentialsFor, type CloudTrailCredentials } from '../shared/source/credentials';
 import { Deadline } from '../shared/time';
@@ -314,26 +315,15 @@ function probeSocket(s: SyslogTarget, signal: AbortSignal): Promise<string> {
     const onAbort = () => finish(Object.assign(new Error('aborted'), { name: 'AbortError' }));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      if (s.tls) {
-        const tlsSocket = tlsConnect({
-          host: s.host,
-          port: s.port,
-          ca: s.ca,
-          cert: s.cert,
-          key: s.key,
-          servername: isIP(s.host) ? undefined : s.host,
-          rejectUnauthorized: true,
-        });
-        socket = tlsSocket;
-        tlsSocket.once('secureConnect', () => {
-          // With TLS 1.3 the server checks our certificate after the client considers the
-          // handshake done: give it a moment to send its alert.
-          settle = setTimeout(() => finish(undefined, tlsSocket.getProtocol() ?? 'TLS'), TLS_SETTLE_MS);
-        });
+      socket = connectSyslog(s, (tlsSocket) => {
+        if (!tlsSocket) return finish();
+        // With TLS 1.3 the server checks our certificate after the client considers the
+        // handshake done: give it a moment to send its alert.
+        settle = setTimeout(() => finish(undefined, tlsSocket.getProtocol() ?? 'TLS'), TLS_SETTLE_MS);
+      });
+      if (socket instanceof TLSSocket) {
+        const tlsSocket = socket;
         tlsSocket.once('close', () => settle && finish(undefined, tlsSocket.getProtocol() ?? 'TLS'));
-      } else {
-        socket = netConnect({ host: s.host, port: s.port });
-        socket.once('connect', () => finish());
       }
       socket.once('error', (err) => finish(err));
     } catch (err) {

@@ -23,8 +23,8 @@
  * certificate not trusted, our client certificate refused, unusable PEMs) stops at once with
  * SyslogTlsError, counted as an auth rejection so the handler reads the secret again once.
  */
-import { connect as netConnect, isIP, type Socket } from 'node:net';
-import { connect as tlsConnect, type TLSSocket } from 'node:tls';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { SyslogTarget } from '../connector';
 import { logger } from '../logger';
 import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
@@ -32,6 +32,7 @@ import { SinkRejectedError, SinkUnavailableError } from './errors';
 import type { SendStats, Sink } from './http-sink';
 import type { OutgoingRecord } from './records';
 import { frameBatch } from './rfc5424';
+import { connectSyslog } from './syslog-connect';
 
 export interface SyslogSinkOptions {
   /** HOSTNAME of every message (the connector name). */
@@ -361,29 +362,14 @@ export class SyslogSink implements Sink {
       const onEarlyClose = () => fail(peerClosed());
       const timer = setTimeout(() => fail(timeoutError(`Connecting to DNIF at ${this.label}`, 'ETIMEDOUT_CONNECT')), timeoutMs);
       try {
-        if (t.tls) {
-          const tlsSocket = tlsConnect({
-            host: t.host,
-            port: t.port,
-            ca: t.ca,
-            cert: t.cert,
-            key: t.key,
-            servername: isIP(t.host) ? undefined : t.host,
-            rejectUnauthorized: true,
-          });
-          socket = tlsSocket;
-          tlsSocket.once('secureConnect', () => {
-            // TLS 1.3: the Adapter checks our certificate (or its absence) after our side thinks
-            // the handshake is done, and refuses with an alert. Wait for its session ticket (sent
-            // once it has accepted us) or a short while, so no batch goes into a refused connection.
-            if (tlsSocket.getProtocol() !== 'TLSv1.3') return ready();
-            tlsSocket.once('session', () => setImmediate(ready));
-            settleTimer = setTimeout(ready, Math.min(this.handshakeSettleMs, Math.max(0, timeoutMs - 1)));
-          });
-        } else {
-          socket = netConnect({ host: t.host, port: t.port });
-          socket.once('connect', ready);
-        }
+        socket = connectSyslog(t, (tlsSocket) => {
+          // TLS 1.3: the Adapter checks our certificate (or its absence) after our side thinks
+          // the handshake is done, and refuses with an alert. Wait for its session ticket (sent
+          // once it has accepted us) or a short while, so no batch goes into a refused connection.
+          if (!tlsSocket || tlsSocket.getProtocol() !== 'TLSv1.3') return ready();
+          tlsSocket.once('session', () => setImmediate(ready));
+          settleTimer = setTimeout(ready, Math.min(this.handshakeSettleMs, Math.max(0, timeoutMs - 1)));
+        });
       } catch (err) {
         // Unusable PEMs throw while the secure context is built.
         return fail(err);
