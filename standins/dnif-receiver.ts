@@ -10,6 +10,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { gunzipSync } from 'node:zlib';
+import { EventLedger } from './event-ledger';
 import { closeServer, header, listenLoopback, readBody, sleep } from './http';
 
 export type ReceiverAuth =
@@ -188,10 +189,8 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
   const requests: ReceivedRequest[] = [];
   const probes: ReceivedRequest[] = [];
   const attempts: Attempt[] = [];
-  const firstById = new Map<string, DnifEvent>();
+  const ledger = new EventLedger();
   let all: DnifEvent[] = [];
-  let duplicates = 0;
-  let waiters: Array<() => void> = [];
 
   let failQueue: { remaining: number; status: number; opts: FailOptions } | undefined;
   let rejectAll: { status: number; opts: FailOptions } | undefined;
@@ -223,12 +222,9 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
     requests.push(entry);
     for (const e of events) {
       all.push(e);
-      const id = e.dnifForwarder?.eventId;
-      if (typeof id !== 'string') continue;
-      if (firstById.has(id)) duplicates++;
-      else firstById.set(id, e);
+      ledger.add(e);
     }
-    waiters.forEach((w) => w());
+    ledger.notify();
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -314,33 +310,17 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
       return attempts.length;
     },
     events: () => [...all],
-    eventsById: () => new Map(firstById),
+    eventsById: () => ledger.byId(),
     get duplicates() {
-      return duplicates;
+      return ledger.duplicates;
     },
-    waitForEvents(n, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          if (firstById.size < n) return false;
-          clearTimeout(timer);
-          waiters = waiters.filter((w) => w !== check);
-          resolve();
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w !== check);
-          reject(new Error(`waited ${timeoutMs} ms for ${n} events, got ${firstById.size}`));
-        }, timeoutMs);
-        if (!check()) waiters.push(check);
-      });
-    },
+    waitForEvents: (n, timeoutMs = 10_000) => ledger.waitFor(n, timeoutMs),
     clear() {
       requests.length = 0;
       probes.length = 0;
       attempts.length = 0;
       all = [];
-      firstById.clear();
-      duplicates = 0;
+      ledger.clear();
     },
     failNext(n, status, o = {}) {
       failQueue = { remaining: n, status, opts: o };

@@ -2,10 +2,10 @@
  * Small HTTP plumbing shared by the stand-ins: listen on loopback, read a body, close fast.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 
-/** Listen on 127.0.0.1 (port 0 = any free port) and resolve with the port. */
-export function listenLoopback(server: Server, port = 0): Promise<number> {
+/** Listen on 127.0.0.1 (port 0 = any free port) and resolve with the port; for any server (HTTP, TCP, TLS). */
+export function listenLoopback(server: NetServer, port = 0): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);

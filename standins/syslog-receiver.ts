@@ -7,9 +7,11 @@
  * For tests it can drop the connection after N more messages (a crash of the Adapter: what
  * it had not yet parsed is discarded) and refuse connections (an outage).
  */
-import { createServer as createNetServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { testCerts, type DnifEvent } from './dnif-receiver';
+import { EventLedger } from './event-ledger';
+import { listenLoopback } from './http';
 
 export interface SyslogReceiverOptions {
   /** TLS with the CA-signed server certificate (default), with the self-signed one, or plain TCP. */
@@ -265,13 +267,11 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
   const connections: SyslogConnection[] = [];
   const problems: string[] = [];
   const open = new Set<Socket>();
-  const firstById = new Map<string, DnifEvent>();
-  let duplicates = 0;
+  const ledger = new EventLedger(() => (problems.length > 0 ? new Error(`syslog receiver saw bad framing: ${problems.join('; ')}`) : undefined));
   let dropIn: number | undefined;
-  let waiters: Array<() => void> = [];
   let port = opts.port ?? 0;
 
-  const notify = () => waiters.forEach((w) => w());
+  const notify = () => ledger.notify();
 
   function onConnection(socket: Socket | TLSSocket, tlsSocket?: TLSSocket): void {
     const conn: SyslogConnection = { id: connections.length + 1, openedAt: Date.now(), messages: 0, discardedBytes: 0 };
@@ -313,11 +313,7 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
         const message: SyslogMessage = { connection: conn.id, at: Date.now(), length: frame.length, ...parsed };
         messages.push(message);
         conn.messages += 1;
-        const id = message.json?.dnifForwarder?.eventId;
-        if (typeof id === 'string') {
-          if (firstById.has(id)) duplicates++;
-          else firstById.set(id, message.json as DnifEvent);
-        }
+        ledger.add(message.json);
         if (dropIn !== undefined && --dropIn <= 0) {
           dropIn = undefined;
           // A crash: the rest of this read, and whatever the kernel still holds, is never parsed.
@@ -358,15 +354,9 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
     server = createNetServer((s) => onConnection(s));
   }
 
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', () => {
-        server.off('error', reject);
-        port = (server.address() as AddressInfo).port;
-        resolve();
-      });
-    });
+  const listen = async () => {
+    port = await listenLoopback(server, port);
+  };
   const stopListening = () =>
     new Promise<void>((resolve) => {
       for (const s of open) s.destroy();
@@ -395,28 +385,11 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
     connections,
     problems,
     events: () => messages.map((m) => m.json).filter((j): j is DnifEvent => j !== undefined),
-    eventsById: () => new Map(firstById),
+    eventsById: () => ledger.byId(),
     get duplicates() {
-      return duplicates;
+      return ledger.duplicates;
     },
-    waitForEvents(n, timeoutMs = 10_000) {
-      return new Promise((resolve, reject) => {
-        const check = () => {
-          const failed = problems.length > 0;
-          if (!failed && firstById.size < n) return false;
-          clearTimeout(timer);
-          waiters = waiters.filter((w) => w !== check);
-          if (failed) reject(new Error(`syslog receiver saw bad framing: ${problems.join('; ')}`));
-          else resolve();
-          return true;
-        };
-        const timer = setTimeout(() => {
-          waiters = waiters.filter((w) => w !== check);
-          reject(new Error(`waited ${timeoutMs} ms for ${n} events, got ${firstById.size}`));
-        }, timeoutMs);
-        if (!check()) waiters.push(check);
-      });
-    },
+    waitForEvents: (n, timeoutMs = 10_000) => ledger.waitFor(n, timeoutMs),
     expectClean() {
       if (problems.length > 0) throw new Error(`syslog receiver saw bad framing: ${problems.join('; ')}`);
     },
@@ -430,8 +403,7 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
       messages.length = 0;
       connections.length = 0;
       problems.length = 0;
-      firstById.clear();
-      duplicates = 0;
+      ledger.clear();
       dropIn = undefined;
     },
     close: stopListening,
