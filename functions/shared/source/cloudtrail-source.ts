@@ -124,15 +124,17 @@ export class CloudTrailSource {
   private async fetchPage(startSec: number, endSec: number, nextToken: string | undefined, deadline: Deadline, stats: SliceResult) {
     for (let attempt = 0; ; attempt++) {
       if (!deadline.allows(this.limiter.waitMs())) throw new DeadlineReachedError(`reading CloudTrail in ${this.region}`);
-      await this.limiter.acquire();
       try {
         return await this.client.send(
-          new LookupEventsCommand({
-            StartTime: new Date(startSec * 1000),
-            EndTime: new Date(endSec * 1000),
-            MaxResults: PAGE_SIZE,
-            NextToken: nextToken,
-          }),
+          pacedBy(
+            this.limiter,
+            new LookupEventsCommand({
+              StartTime: new Date(startSec * 1000),
+              EndTime: new Date(endSec * 1000),
+              MaxResults: PAGE_SIZE,
+              NextToken: nextToken,
+            }),
+          ),
           // The client's own timeout (20 s) can outlast the run: a slow answer must not carry it past the deadline.
           { abortSignal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())) },
         );
@@ -155,6 +157,24 @@ export class CloudTrailSource {
       }
     }
   }
+}
+
+/**
+ * Takes the rate-limit slot as the request leaves: after the SDK has serialised and signed it,
+ * just before the HTTP handler. Time spent (or stalled) in between can then only delay the
+ * request, never bunch it with the next one, so the limiter needs only a small margin.
+ */
+export const LOOKUP_RATE_LIMIT_MIDDLEWARE = 'lookupEventsRateLimit';
+
+function pacedBy(limiter: RateLimiter, command: LookupEventsCommand): LookupEventsCommand {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      await limiter.acquire();
+      return next(args);
+    },
+    { step: 'deserialize', priority: 'low', name: LOOKUP_RATE_LIMIT_MIDDLEWARE },
+  );
+  return command;
 }
 
 function toSourceEvent(raw: LookupEvent): SourceEvent | undefined {

@@ -1,15 +1,18 @@
 /**
  * Watches the forwarder's CloudTrail side without changing it: when each LookupEvents call is
- * sent (after the limiter, per region) and which slices are read. Spies only record and call
+ * sent (as it leaves, after the limiter, per region) and which slices are read. Spies only record and call
  * through; they are installed for the whole test file.
  *
  * Why count at the client: the CloudTrail stand-in runs in the same event loop as the forwarder
  * and dynalite, so the arrival times it records jitter by 10-20 ms when that loop is busy; the
  * rule of SPEC.md ("LookupEvents is called at most 2 times per second") is about the calls.
  */
-import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
-import { CloudTrailSource } from '../../../functions/shared/source/cloudtrail-source';
+import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
+import { CloudTrailClient, type LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
+import { CloudTrailSource, LOOKUP_RATE_LIMIT_MIDDLEWARE } from '../../../functions/shared/source/cloudtrail-source';
 import { maxInAnyWindow } from '../../../standins/rate-window';
+
+type RelativeMiddleware = Parameters<LookupEventsCommand['middlewareStack']['addRelativeTo']>[0];
 
 export interface SourceObserver {
   /** Calls since `mark`, per region: the most in any 1000 ms window. */
@@ -27,8 +30,16 @@ export function observeSource(): SourceObserver {
   beforeAll(() => {
     const send = CloudTrailClient.prototype.send;
     sendSpy = jest.spyOn(CloudTrailClient.prototype, 'send').mockImplementation(function (this: CloudTrailClient, ...args: unknown[]) {
-      const t = Date.now();
-      void Promise.resolve(this.config.region()).then((region) => calls.push({ t, region }));
+      const client = this;
+      // Record when the request leaves: right after the source's limiter middleware lets it go.
+      (args[0] as LookupEventsCommand).middlewareStack.addRelativeTo(
+        ((next: DeserializeHandler<object, object>) => async (handlerArgs: DeserializeHandlerArguments<object>) => {
+          const t = Date.now();
+          calls.push({ t, region: await client.config.region() });
+          return next(handlerArgs);
+        }) as RelativeMiddleware,
+        { relation: 'after', toMiddleware: LOOKUP_RATE_LIMIT_MIDDLEWARE, name: 'observeLookupEventsSent' },
+      );
       return (send as (...a: unknown[]) => Promise<unknown>).apply(this, args);
     } as typeof send);
     const fetchSlice = CloudTrailSource.prototype.fetchSlice;
