@@ -5,21 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { metrics } from '../../functions/shared/metrics';
-import { cloudTrailTime, loadRecords, startStandIns, type CloudTrailRecord, type StandIns } from '../../standins';
+import { cloudTrailTime, loadRecords, type CloudTrailRecord, type StandIns } from '../../standins';
+import { useStandIns } from '../helpers/standins';
 import { invokeForwarder, newConnector, sorted } from './helpers';
 
 jest.setTimeout(120_000);
 
+const standIns = useStandIns({ putDefaultSecret: false });
 let s: StandIns;
-let undoEnv: () => void;
-beforeAll(async () => {
-  s = await startStandIns();
-  undoEnv = s.applyEnv();
-});
-afterAll(async () => {
-  undoEnv();
-  await s.stop();
-});
+beforeAll(() => (s = standIns()));
 
 const FILTERS = {
   include: [{ eventSource: 'iam.amazonaws.com' }, { eventSource: 'kms.*' }, { eventSource: 'ec2.amazonaws.com' }, { readOnly: true }],

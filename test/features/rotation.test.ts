@@ -5,21 +5,15 @@
  * carries on from the checkpoint: nothing lost, nothing twice.
  */
 import { ForwarderRunError } from '../../functions/forwarder/forward';
-import { startStandIns, type StandIns } from '../../standins';
+import type { StandIns } from '../../standins';
+import { useStandIns } from '../helpers/standins';
 import { invokeForwarder, newConnector, recentEvents, sorted } from './helpers';
 
 jest.setTimeout(120_000);
 
+const standIns = useStandIns({ putDefaultSecret: false });
 let s: StandIns;
-let undoEnv: () => void;
-beforeAll(async () => {
-  s = await startStandIns();
-  undoEnv = s.applyEnv();
-});
-afterAll(async () => {
-  undoEnv();
-  await s.stop();
-});
+beforeAll(() => (s = standIns()));
 afterEach(() => {
   delete process.env.BATCH_MAX_EVENTS;
   s.dnif.setAuth({ type: 'bearer', token: 'dnif-test-token' });

@@ -8,23 +8,17 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { ConnectorValidationError } from '../../functions/shared/connector';
 import { logger } from '../../functions/shared/logger';
-import { generateEvents, loadRecords, startStandIns, type StandIns } from '../../standins';
+import { generateEvents, loadRecords, type StandIns } from '../../standins';
+import { useStandIns } from '../helpers/standins';
 import { captureStdout, freshProcess, invokeForwarder, realRecordsBetween } from './harness';
 
 jest.setTimeout(120_000);
 
-let s: StandIns;
-let undoEnv: () => void;
 const REGION = 'us-east-1';
 
-beforeAll(async () => {
-  s = await startStandIns();
-  undoEnv = s.applyEnv();
-});
-afterAll(async () => {
-  undoEnv();
-  await s.stop();
-});
+const standIns = useStandIns({ putDefaultSecret: false });
+let s: StandIns;
+beforeAll(() => (s = standIns()));
 
 let connectorSeq = 0;
 /** A fresh connector (own checkpoint) and empty stand-ins for each test. */
