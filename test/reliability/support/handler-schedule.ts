@@ -19,7 +19,7 @@ import { lambdaContext, scheduledEvent, type StandIns } from '../../../standins'
 import { addPlannedEvents, checkDelivery, SourceTruth } from './events';
 import { emit } from './log-scan';
 import type { SourceObserver } from './observe';
-import { BACKFILL_SECONDS, LATENESS_SECONDS, SETTLE_SECONDS, type FaultCounts, type Figures } from './schedule';
+import { BACKFILL_SECONDS, LATENESS_SECONDS, SETTLE_SECONDS, tallyRun, type Figures, type RunTally } from './schedule';
 import { rng, seedFor, until, untilTime, type Rng } from './suite';
 
 export interface HandlerScheduleSpec {
@@ -50,15 +50,14 @@ export async function runHandlerSchedule(
   const seed = seedFor(spec.name);
   const rnd = rng(seed);
   const truth = new SourceTruth();
-  const counts: FaultCounts = { cloudtrail: 0, dnif: 0, dynamo: 0, kills: 0, conflicts: 0, cutoffs: 0 };
+  const tally: RunTally = { skipped: 0, counts: { cloudtrail: 0, dnif: 0, dynamo: 0, kills: 0, conflicts: 0, cutoffs: 0 }, regionErrors: {} };
+  const { counts, regionErrors } = tally;
   const violations: string[] = [];
-  const regionErrors: Record<string, number> = {};
   const admin = DynamoDBDocumentClient.from(s.dynamodb.client());
   const table = s.dynamodb.tableName;
   const connectorName = `relh-${spec.name}-${seed.toString(36)}`;
   const stored = new Map<string, { head: number; sweep: number }>();
   let runs = 0;
-  let skipped = 0;
   /** When each run's sink had to give up (its deadline less the reserve), and whether it was cut off. */
   const cuts: { at: number; cutOff: boolean }[] = [];
 
@@ -135,13 +134,9 @@ export async function runHandlerSchedule(
       emit(`[debug] ${spec.name} run ${runs} timeout=${timeoutMs} took=${elapsed} forwarded=${summary?.forwarded} skipped=${!!summary?.skipped} ${errs.join(' ')}`);
     }
     if (elapsed > timeoutMs) violations.push(`run ${runs} took ${elapsed} ms, past its ${timeoutMs} ms Lambda timeout`);
-    if (summary?.skipped) skipped += 1;
+    tallyRun(tally, summary);
     cut.cutOff = Object.values(summary?.regions ?? {}).some((r) => r.stoppedEarly || r.error);
-    for (const r of Object.values(summary?.regions ?? {})) {
-      counts.dnif += r.sinkErrors;
-      if (r.stoppedEarly) counts.cutoffs += 1;
-      if (r.error) regionErrors[r.error.code] = (regionErrors[r.error.code] ?? 0) + 1;
-    }
+    for (const r of Object.values(summary?.regions ?? {})) counts.dnif += r.sinkErrors;
     return { summary, startedAt: t0 };
   };
 
@@ -293,7 +288,7 @@ export async function runHandlerSchedule(
     late: truth.lateCount(),
     regions: spec.regions.length,
     runs,
-    skipped,
+    skipped: tally.skipped,
     faults: counts,
     lost: report.lost.length,
     duplicates: report.duplicates,

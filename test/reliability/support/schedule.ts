@@ -141,6 +141,22 @@ export interface Figures {
   unexplainedDuplicates: string[];
 }
 
+/** What both schedules (this one and the handler-driven one) keep of their finished runs. */
+export interface RunTally {
+  skipped: number;
+  counts: FaultCounts;
+  regionErrors: Record<string, number>;
+}
+
+/** Counts one finished run: skipped (another owner held the lease), and per region a cut-off (stopped early) or an error by code. */
+export function tallyRun(tally: RunTally, summary: ForwarderSummary | undefined): void {
+  if (summary?.skipped) tally.skipped += 1;
+  for (const r of Object.values(summary?.regions ?? {})) {
+    if (r.stoppedEarly) tally.counts.cutoffs += 1;
+    if (r.error) tally.regionErrors[r.error.code] = (tally.regionErrors[r.error.code] ?? 0) + 1;
+  }
+}
+
 export const faultTotal = (f: FaultCounts): number => f.cloudtrail + f.dnif + f.dynamo + f.kills + f.conflicts + f.cutoffs;
 
 export function figuresLine(f: Figures): string {
@@ -225,11 +241,10 @@ export class FaultSchedule {
   private readonly config: ForwarderConfig;
   private readonly admin: DynamoDBDocumentClient;
 
-  private readonly counts: FaultCounts = { cloudtrail: 0, dnif: 0, dynamo: 0, kills: 0, conflicts: 0, cutoffs: 0 };
+  private readonly tally: RunTally = { skipped: 0, counts: { cloudtrail: 0, dnif: 0, dynamo: 0, kills: 0, conflicts: 0, cutoffs: 0 }, regionErrors: {} };
+  private readonly counts = this.tally.counts;
   private readonly violations: string[] = [];
-  private readonly regionErrors: Record<string, number> = {};
   private runs: Run[] = [];
-  private skipped = 0;
   private batches: Batch[] = [];
   private readonly batchesOf = new Map<string, number[]>();
   private readonly allowed = new Set<number>();
@@ -487,11 +502,7 @@ export class FaultSchedule {
     }
     const elapsed = Date.now() - run.startedAt;
     if (run.alive && elapsed > run.timeoutMs) this.violations.push(`run ${run.id} took ${elapsed} ms, past its ${run.timeoutMs} ms Lambda timeout`);
-    if (out.summary?.skipped) this.skipped += 1;
-    for (const r of Object.values(out.summary?.regions ?? {})) {
-      if (r.stoppedEarly) this.counts.cutoffs += 1;
-      if (r.error) this.regionErrors[r.error.code] = (this.regionErrors[r.error.code] ?? 0) + 1;
-    }
+    tallyRun(this.tally, out.summary);
     return out;
   }
 
@@ -802,7 +813,7 @@ export class FaultSchedule {
       late: this.truth.lateCount(),
       regions: this.spec.regions.length,
       runs: this.runs.length,
-      skipped: this.skipped,
+      skipped: this.tally.skipped,
       faults: { ...this.counts },
       lost: report.lost.length,
       duplicates: report.duplicates,
@@ -811,7 +822,7 @@ export class FaultSchedule {
       boundaryEvents,
       maxRequestsPerSecond: this.observer.maxPerSecond(this.spec.regions, started),
       standInMaxRequestsPerSecond: standInMaxRps,
-      regionErrors: { ...this.regionErrors },
+      regionErrors: { ...this.tally.regionErrors },
       ms: Date.now() - started,
       violations: [...this.violations],
       problems: report.problems,
