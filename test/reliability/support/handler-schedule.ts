@@ -19,8 +19,8 @@ import { lambdaContext, scheduledEvent, type StandIns } from '../../../standins'
 import { addPlannedEvents, checkDelivery, SourceTruth } from './events';
 import { emit } from './log-scan';
 import type { SourceObserver } from './observe';
-import { BACKFILL_SECONDS, LATENESS_SECONDS, SETTLE_SECONDS, tallyRun, type Figures, type RunTally } from './schedule';
-import { rng, seedFor, until, untilTime, type Rng } from './suite';
+import { BACKFILL_SECONDS, hangOneDnifRequest, LATENESS_SECONDS, SETTLE_SECONDS, tallyRun, type Figures, type RunTally } from './schedule';
+import { rng, seedFor, untilTime, type Rng } from './suite';
 
 export interface HandlerScheduleSpec {
   name: string;
@@ -166,22 +166,8 @@ export async function runHandlerSchedule(
       const back = new Promise<void>((res) => setTimeout(res, r.int(200, 900))).then(() => dnif.up());
       return () => back;
     }
-    if (kind === 'hang') {
-      const hung = () => dnif.attempts.filter((a) => a.status === 'hung').length;
-      const before = hung();
-      let over = false;
-      dnif.hang();
-      // Once a request hangs, answer the next ones: the hung one runs into the deadline.
-      const released = until(() => over || hung() > before, 'a hung DNIF request', 40_000).then(
-        () => over || dnif.normal(),
-        () => over || dnif.normal(),
-      );
-      return async () => {
-        over = true;
-        dnif.normal();
-        await released;
-      };
-    }
+    // The hung request runs into the deadline.
+    if (kind === 'hang') return hangOneDnifRequest(dnif, 40_000);
     dnif.slowBody(r.int(200, 1500));
     counts.dnif += 1;
     return async () => dnif.normal();

@@ -33,7 +33,7 @@ import { CloudTrailSource, createCloudTrailClient, type SliceResult } from '../.
 import { accountKeyOf, credentialsFor } from '../../../functions/shared/source/credentials';
 import { limiterFor } from '../../../functions/shared/source/rate-limiter';
 import { Deadline } from '../../../functions/shared/time';
-import type { ConnectorDocument, ReceiverAuth, StandIns } from '../../../standins';
+import type { ConnectorDocument, DnifReceiver, ReceiverAuth, StandIns } from '../../../standins';
 import { addPlannedEvents, checkDelivery, SourceTruth } from './events';
 import type { SourceObserver } from './observe';
 import { registerConnectorSecrets } from './log-scan';
@@ -155,6 +155,26 @@ export function tallyRun(tally: RunTally, summary: ForwarderSummary | undefined)
     if (r.stoppedEarly) tally.counts.cutoffs += 1;
     if (r.error) tally.regionErrors[r.error.code] = (tally.regionErrors[r.error.code] ?? 0) + 1;
   }
+}
+
+/**
+ * DNIF hangs the next request (waiting up to `waitMs` for one to arrive) and answers the ones
+ * after it, so the hung one runs into the sink's timeout or the run's deadline. Returns the undo.
+ */
+export function hangOneDnifRequest(dnif: DnifReceiver, waitMs: number): () => Promise<void> {
+  const hung = () => dnif.attempts.filter((a) => a.status === 'hung').length;
+  const before = hung();
+  let over = false;
+  dnif.hang();
+  const released = until(() => over || hung() > before, 'a hung DNIF request', waitMs).then(
+    () => over || dnif.normal(),
+    () => over || dnif.normal(),
+  );
+  return async () => {
+    over = true;
+    dnif.normal();
+    await released;
+  };
 }
 
 export const faultTotal = (f: FaultCounts): number => f.cloudtrail + f.dnif + f.dynamo + f.kills + f.conflicts + f.cutoffs;
@@ -558,21 +578,9 @@ export class FaultSchedule {
         return () => done(() => dnif.normal());
       }
       case 'hang': {
-        const hung = () => dnif.attempts.filter((a) => a.status === 'hung').length;
-        const before = hung();
-        let over = false;
-        dnif.hang();
-        // Once a request hangs, answer the next ones: the hung one runs into the sink's timeout.
-        const released = until(() => over || hung() > before, 'a hung DNIF request', 5_000).then(
-          () => over || dnif.normal(),
-          () => over || dnif.normal(),
-        );
-        return () =>
-          done(async () => {
-            over = true;
-            dnif.normal();
-            await released;
-          });
+        // The hung request runs into the sink's (scaled-down) timeout.
+        const undo = hangOneDnifRequest(dnif, 5_000);
+        return () => done(undo);
       }
       case 'slow': {
         dnif.slowBody(r.int(100, 1500));
