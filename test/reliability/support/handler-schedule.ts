@@ -19,23 +19,12 @@ import { lambdaContext, scheduledEvent, type StandIns } from '../../../standins'
 import { addPlannedEvents, checkDelivery, SourceTruth } from './events';
 import { emit } from './log-scan';
 import type { SourceObserver } from './observe';
-import { BACKFILL_SECONDS, hangOneDnifRequest, LATENESS_SECONDS, SETTLE_SECONDS, tallyRun, type Figures, type RunTally } from './schedule';
+import { BACKFILL_SECONDS, hangOneDnifRequest, LATENESS_SECONDS, SETTLE_SECONDS, tallyRun, type Figures, type RunTally, type ScheduleBase } from './schedule';
 import { rng, seedFor, untilTime, type Rng } from './suite';
 
-export interface HandlerScheduleSpec {
-  name: string;
-  regions: string[];
-  backlogPerRegion: number;
-  livePerRegion: number;
-  clustersPerRegion: number;
-  liveSpanSec: number;
-  batchMaxEvents: number;
-  /** Lambda timeout of a cut-off run, ms (others get 30 s). */
-  cutoffMs: readonly [number, number];
-  reserveMs: number;
+/** A run that is not cut off (`cutoffMs`) gets a 30 s Lambda timeout. */
+export interface HandlerScheduleSpec extends ScheduleBase {
   rates: { cloudtrail: number; dnif: number; lease: number; concurrent: number; cutoff: number };
-  maxRuns: number;
-  budgetMs: number;
 }
 
 const ENV_KEYS = ['LATENESS_SECONDS', 'SETTLE_SECONDS', 'BACKFILL_SECONDS', 'BATCH_MAX_EVENTS', 'DEADLINE_RESERVE_MS'] as const;

@@ -81,7 +81,8 @@ export const NO_FAULTS: FaultRates = {
   cutoff: 0,
 };
 
-export interface ScheduleSpec {
+/** What both schedules (this one and the handler-driven one) are given: the events, the runs and the budget. */
+export interface ScheduleBase {
   name: string;
   regions: string[];
   backlogPerRegion: number;
@@ -89,19 +90,22 @@ export interface ScheduleSpec {
   clustersPerRegion: number;
   /** Live events happen over this many seconds from the start. */
   liveSpanSec: number;
-  auth: AuthMode;
-  format?: 'json' | 'ndjson';
-  gzip?: boolean;
   batchMaxEvents: number;
-  batchMaxBytes?: number;
   /** Lambda timeout of a cut-off run, ms. */
   cutoffMs: readonly [number, number];
   reserveMs: number;
+  maxRuns: number;
+  budgetMs: number;
+}
+
+export interface ScheduleSpec extends ScheduleBase {
+  auth: AuthMode;
+  format?: 'json' | 'ndjson';
+  gzip?: boolean;
+  batchMaxBytes?: number;
   rates: FaultRates;
   maxKills?: number;
   maxSeenWriteFails?: number;
-  maxRuns: number;
-  budgetMs: number;
 }
 
 export interface FaultCounts {
