@@ -15,9 +15,14 @@
  * so an event that shows up to LATENESS_SECONDS late is still delivered, at a cost of about two
  * reads an event instead of the (lateness / interval + 1) of re-reading the whole window each
  * run. Anything read twice is dropped by its EventId (CheckpointStore `seen` buckets).
+ *
+ * A slice no later pass reads again (all of it older than `lateness` when read, with `sweep`
+ * following) needs no `seen` entries: only a retry of that same slice, after a failure part way,
+ * reads it again. There the cursor's `deliveredThrough` marks how far delivery got, one small
+ * write per batch; a backlog then costs ~2 write units per 1,000 events instead of ~20.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CheckpointStore, Cursor, seenKey } from '../shared/checkpoint/checkpoint-store';
+import { CheckpointStore, Cursor, isAtOrBefore, seenKey, type EventPosition } from '../shared/checkpoint/checkpoint-store';
 import type { CloudTrailSource, SliceResult, SourceEvent } from '../shared/source/cloudtrail-source';
 import { toBatches } from '../shared/sink/batcher';
 import type { Sink } from '../shared/sink/http-sink';
@@ -79,6 +84,14 @@ interface Slice {
   end: number;
 }
 
+/** How a slice's delivery is remembered. */
+interface SliceProgress {
+  /** Events at or before this position are already handled (a settled slice being retried). */
+  handledThrough?: EventPosition;
+  /** Set for a settled slice: record progress after each batch instead of marking events seen. */
+  saveThrough?: (last: EventPosition) => Promise<void>;
+}
+
 interface Fetched {
   slice: Slice;
   readAtSec: number;
@@ -127,7 +140,16 @@ export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = em
         cursor.sliceSeconds = width;
         await deps.store.saveCursor(deps.region, cursor);
       };
-      sliceSeconds = await readRange(deps, range, sliceSeconds, summary, saveWidth, async (slice, readAtSec, nextWidth) => {
+      const progressFor = (slice: Slice, readAtSec: number): SliceProgress => {
+        // Settled: complete when read, and `sweep` moves past it when it is done (below).
+        const settled = slice.end <= readAtSec - lateness && (range.kind === 'sweep' || cursor.sweep >= slice.start);
+        const saveThrough = async (last: EventPosition) => {
+          cursor.deliveredThrough = last;
+          await deps.store.saveCursor(deps.region, cursor);
+        };
+        return { handledThrough: cursor.deliveredThrough, saveThrough: settled ? saveThrough : undefined };
+      };
+      sliceSeconds = await readRange(deps, range, sliceSeconds, summary, saveWidth, progressFor, async (slice, readAtSec, nextWidth) => {
         cursor.sliceSeconds = nextWidth;
         if (range.kind === 'sweep') {
           cursor.sweep = slice.end;
@@ -136,6 +158,8 @@ export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = em
           // `sweep` follows only while it is contiguous with what this run has read.
           if (cursor.sweep >= slice.start) cursor.sweep = Math.max(cursor.sweep, Math.min(slice.end, readAtSec - lateness));
         }
+        // Every read starts at or after `sweep`: a marker wholly before it is never consulted again.
+        if (cursor.deliveredThrough && cursor.deliveredThrough.time < cursor.sweep) cursor.deliveredThrough = undefined;
         await deps.store.saveCursor(deps.region, cursor);
         summary.checkpoint = { head: toIso(cursor.head), sweep: toIso(cursor.sweep) };
       });
@@ -157,6 +181,7 @@ async function readRange(
   initialSliceSeconds: number,
   summary: RegionSummary,
   onNarrowed: (width: number) => Promise<void>,
+  progressFor: (slice: Slice, readAtSec: number) => SliceProgress,
   onSliceDone: (slice: Slice, readAtSec: number, nextWidth: number) => Promise<void>,
 ): Promise<number> {
   let width = initialSliceSeconds;
@@ -187,7 +212,7 @@ async function readRange(
       // If delivery below fails, this read is abandoned: keep its failure from going unhandled.
       pending.catch(() => undefined);
     }
-    await deliverSlice(deps, slice, result.events, summary);
+    await deliverSlice(deps, slice, result.events, summary, progressFor(slice, fetched.readAtSec));
     await onSliceDone(slice, fetched.readAtSec, width);
   }
   return width;
@@ -206,13 +231,13 @@ async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSumm
   return { slice, readAtSec, result, complete: result.complete, maxEvents };
 }
 
-async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary): Promise<void> {
+async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary, progress: SliceProgress): Promise<void> {
   const seen = await deps.store.loadSeen(deps.region, slice.start, slice.end);
   const forwardedAt = new Date().toISOString();
   const fresh: OutgoingRecord[] = [];
   const filtered: SourceEvent[] = [];
   for (const event of events) {
-    if (seen.has(seenKey(event.eventId))) {
+    if ((progress.handledThrough && isAtOrBefore(event, progress.handledThrough)) || seen.has(seenKey(event.eventId))) {
       summary.duplicatesSkipped += 1;
     } else if (!deps.keep(event)) {
       filtered.push(event);
@@ -230,7 +255,8 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
     }
   }
   if (filtered.length > 0) {
-    await deps.store.markSeen(deps.region, filtered);
+    // In a settled slice a retry simply filters them again.
+    if (!progress.saveThrough) await deps.store.markSeen(deps.region, filtered);
     summary.filtered += filtered.length;
   }
   for (const batch of toBatches(fresh, { maxEvents: deps.settings.batchMaxEvents, maxBytes: deps.settings.batchMaxBytes })) {
@@ -244,7 +270,12 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
     }
     // The batch is in DNIF: remember it before anything else can fail. A crash right here
     // is the one case that re-sends a batch (SPEC.md, delivery promise).
-    await deps.store.markSeen(deps.region, batch);
+    if (progress.saveThrough) {
+      const last = batch[batch.length - 1];
+      await progress.saveThrough({ time: last.eventTime, eventId: last.eventId });
+    } else {
+      await deps.store.markSeen(deps.region, batch);
+    }
     summary.forwarded += batch.length;
     summary.batches += 1;
   }

@@ -2,6 +2,7 @@
  * The checkpoint, in the DynamoDB table of SPEC.md (partition key `pk`, TTL `expiresAt`):
  *
  *   cursor#<connector>#<region>        { head, sweep }  epoch seconds, see forwarder/region-run.ts
+ *                                      { deliveredThrough }  progress inside a settled slice
  *   seen#<connector>#<region>#<bucket> { ids }          hashes of EventIds already handled, by
  *                                                       10-second bucket of EventTime
  *   lease#<connector>                  { owner, leaseUntil }  one run per connector at a time
@@ -24,6 +25,23 @@ export interface Cursor {
   sweep: number;
   /** Slice width (s) that suited the last run's event density; a hint, not a promise. */
   sliceSeconds?: number;
+  /**
+   * Progress inside a settled slice (one no later pass reads again): every event from `sweep`
+   * up to this one, in (EventTime, EventId) order, is handled. One small write per batch
+   * instead of `seen` entries that nothing but a retry of the same slice would ever consult.
+   */
+  deliveredThrough?: EventPosition;
+}
+
+/** An event's place in delivery order: EventTime, then EventId. */
+export interface EventPosition {
+  time: number;
+  eventId: string;
+}
+
+/** True when `e` comes at or before `through` in delivery order. */
+export function isAtOrBefore(e: { eventTime: number; eventId: string }, through: EventPosition): boolean {
+  return e.eventTime < through.time || (e.eventTime === through.time && e.eventId <= through.eventId);
 }
 
 /** Hash of an EventId as stored in `seen` items: 8 bytes of SHA-256, base64url. */
@@ -81,6 +99,10 @@ export class CheckpointStore {
       head: Number(out.Item.head),
       sweep: Number(out.Item.sweep),
       sliceSeconds: out.Item.sliceSeconds === undefined ? undefined : Number(out.Item.sliceSeconds),
+      deliveredThrough:
+        out.Item.deliveredThroughTime === undefined
+          ? undefined
+          : { time: Number(out.Item.deliveredThroughTime), eventId: String(out.Item.deliveredThroughEventId) },
     };
   }
 
@@ -95,6 +117,8 @@ export class CheckpointStore {
             head: cursor.head,
             sweep: cursor.sweep,
             sliceSeconds: cursor.sliceSeconds,
+            deliveredThroughTime: cursor.deliveredThrough?.time,
+            deliveredThroughEventId: cursor.deliveredThrough?.eventId,
             updatedAt: new Date().toISOString(),
           },
           ConditionExpression: 'attribute_not_exists(pk) OR (head <= :head AND sweep <= :sweep)',
