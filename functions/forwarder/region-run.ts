@@ -122,7 +122,11 @@ export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = em
   const now = deps.now ?? Date.now;
   const { latenessSeconds: lateness, settleSeconds: settle, backfillSeconds } = deps.settings;
   const startSec = Math.floor(now() / 1000);
-  const cursor: Cursor = (await deps.store.getCursor(deps.region)) ?? { head: startSec - backfillSeconds, sweep: startSec - backfillSeconds };
+  const stored = await deps.store.getCursor(deps.region);
+  const cursor: Cursor = stored ?? { head: startSec - backfillSeconds, sweep: startSec - backfillSeconds };
+  // The first run anchors the backfill window: if it fails before its first checkpoint, the
+  // next run must still start there, not BACKFILL_SECONDS before its own, later, start.
+  if (!stored) await deps.store.saveCursor(deps.region, cursor);
   summary.checkpoint = { head: toIso(cursor.head), sweep: toIso(cursor.sweep) };
 
   const headStart = Math.max(cursor.sweep, cursor.head - settle);
@@ -144,8 +148,8 @@ export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = em
         // Settled: complete when read, and `sweep` moves past it when it is done (below).
         const settled = slice.end <= readAtSec - lateness && (range.kind === 'sweep' || cursor.sweep >= slice.start);
         const saveThrough = async (last: EventPosition) => {
+          await deps.store.saveDeliveredThrough(deps.region, cursor, last);
           cursor.deliveredThrough = last;
-          await deps.store.saveCursor(deps.region, cursor);
         };
         return { handledThrough: cursor.deliveredThrough, saveThrough: settled ? saveThrough : undefined };
       };

@@ -58,6 +58,7 @@ describe('forwarder, end to end on loopback', () => {
     delete process.env.SETTLE_SECONDS;
     delete process.env.DEADLINE_RESERVE_MS;
     delete process.env.BATCH_MAX_EVENTS;
+    delete process.env.BACKFILL_SECONDS;
   });
 
   it('delivers every shared real record exactly once, oldest first, as the CloudTrail record plus dnifForwarder', async () => {
@@ -199,6 +200,26 @@ describe('forwarder, end to end on loopback', () => {
     expect(after?.deliveredThroughEventId).toBeUndefined();
     expect(Number(after?.sweep)).toBeGreaterThan(Date.parse(records[records.length - 1].eventTime) / 1000);
     expect(await seenItemCount(name)).toBe(0);
+  });
+
+  it('anchors the backfill window at the first run, so a first run that fails loses nothing from its start', async () => {
+    process.env.BACKFILL_SECONDS = '60';
+    const name = await newConnector();
+    // An event in the first second of the first run's backfill window.
+    const first = realRecordsBetween(Date.now() - 59_000, Date.now() - 59_000).slice(0, 1);
+    s.cloudtrail.addEvents(REGION, first, { accountId: s.accountId });
+    s.dnif.reject(400);
+    expect(await invokeForwarder().catch((e: unknown) => e)).toBeInstanceOf(ForwarderRunError);
+    const anchored = await storedCursor(name);
+    expect(Number(anchored?.sweep)).toBeLessThanOrEqual(Date.parse(first[0].eventTime) / 1000);
+
+    // Later, past the point where a window counted from this run's own start would begin.
+    await new Promise((r) => setTimeout(r, 2_500));
+    s.dnif.normal();
+    const second = await invokeForwarder();
+
+    expect(second.forwarded).toBe(1);
+    expect(deliveredIds()).toEqual([first[0].eventID]);
   });
 
   it('keeps to 2 LookupEvents a second and rides out throttling without failing', async () => {

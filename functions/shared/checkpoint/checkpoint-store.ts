@@ -133,6 +133,25 @@ export class CheckpointStore {
     }
   }
 
+  /**
+   * Records how far delivery got inside a settled slice. It touches only the marker: a cursor
+   * another writer moved on stays where it is (the marker stays true of it, as that writer never
+   * passes an undelivered event), and a missing cursor item is created at `cursor`.
+   */
+  async saveDeliveredThrough(region: string, cursor: Cursor, through: EventPosition): Promise<void> {
+    const out = await this.doc.send(
+      new UpdateCommand({
+        TableName: this.table,
+        Key: { pk: this.cursorPk(region) },
+        UpdateExpression:
+          'SET head = if_not_exists(head, :head), sweep = if_not_exists(sweep, :sweep), deliveredThroughTime = :time, deliveredThroughEventId = :id, updatedAt = :now',
+        ExpressionAttributeValues: { ':head': cursor.head, ':sweep': cursor.sweep, ':time': through.time, ':id': through.eventId, ':now': new Date().toISOString() },
+        ReturnConsumedCapacity: 'TOTAL',
+      }),
+    );
+    this.countWrite(out.ConsumedCapacity);
+  }
+
   /** The hashes of handled EventIds with EventTime in [fromSec, toSec). */
   async loadSeen(region: string, fromSec: number, toSec: number): Promise<Set<string>> {
     const all = new Set<string>();

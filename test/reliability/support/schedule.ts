@@ -21,7 +21,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { forward, ForwarderRunError, type ForwarderSummary } from '../../../functions/forwarder/forward';
 import { seenKey } from '../../../functions/shared/checkpoint/checkpoint-store';
 import { loadForwarderConfig, type ForwarderConfig } from '../../../functions/shared/config';
@@ -657,6 +657,16 @@ export class FaultSchedule {
         const input = args.input as { Key?: { pk?: string }; Item?: Record<string, unknown>; ExpressionAttributeValues?: Record<string, unknown> };
         const pk = String(input.Key?.pk ?? input.Item?.pk ?? '');
         const command = context.commandName;
+        // A settled slice records its progress in the cursor instead of `seen`: the same fault there.
+        const through = input.ExpressionAttributeValues?.[':id'];
+        if (command === 'UpdateItemCommand' && pk.startsWith('cursor#') && through !== undefined) {
+          if (this.seenWriteFails < (this.spec.maxSeenWriteFails ?? 0) && this.ddbRnd.chance(this.rates.seenWriteFail)) {
+            this.seenWriteFails += 1;
+            this.counts.dynamo += 1;
+            this.allowBatchOf([seenKey(String(through))]);
+            throw new InjectedDynamoError();
+          }
+        }
         if (command === 'UpdateItemCommand' && pk.startsWith('seen#')) {
           if (this.seenWriteFails < (this.spec.maxSeenWriteFails ?? 0) && this.ddbRnd.chance(this.rates.seenWriteFail)) {
             this.seenWriteFails += 1;
@@ -738,11 +748,14 @@ export class FaultSchedule {
     if (head === current.head && sweep === current.sweep) return;
     try {
       await this.admin.send(
-        new PutCommand({
+        // It moves the cursors and leaves the rest: a `deliveredThrough` marker stays true of a
+        // cursor that never passes an undelivered event.
+        new UpdateCommand({
           TableName: this.s.dynamodb.tableName,
-          Item: { pk: `cursor#${this.connectorName}#${region}`, head, sweep, updatedAt: new Date().toISOString() },
+          Key: { pk: `cursor#${this.connectorName}#${region}` },
+          UpdateExpression: 'SET head = :head, sweep = :sweep, updatedAt = :now',
           ConditionExpression: 'attribute_not_exists(pk) OR (head <= :head AND sweep <= :sweep)',
-          ExpressionAttributeValues: { ':head': head, ':sweep': sweep },
+          ExpressionAttributeValues: { ':head': head, ':sweep': sweep, ':now': new Date().toISOString() },
         }),
       );
       this.stored.set(region, { head, sweep });
