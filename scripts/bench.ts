@@ -358,10 +358,15 @@ async function cpuRuns(ctx: Context, gzip: boolean): Promise<PipelineRun[]> {
 }
 
 /**
- * V8 heap limits a 128 MB function would need (NODE_OPTIONS): node's defaults size the heap from
- * the machine's memory and let it grow lazily, so the uncapped peak says little about need.
+ * The V8 heap limits Lambda's Node.js bootstrap passes for a function of `memoryMB`: new space a
+ * tenth of memory (semi-space half of that), old space the rest. Node's own defaults size the heap
+ * from this machine's 23 GB and let it grow lazily, so an uncapped peak says little about need.
  */
-const HEAP_CAP_128MB = ['--max-old-space-size=64', '--max-semi-space-size=2'];
+const lambdaHeapFlags = (memoryMB: number): string[] => [
+  `--max-semi-space-size=${Math.floor(memoryMB / 10 / 2)}`,
+  `--max-old-space-size=${memoryMB - Math.floor(memoryMB / 10)}`,
+];
+const HEAP_CAP_128MB = lambdaHeapFlags(128);
 
 /** A cold process forwarding RSS_EVENTS without API waits: its peak RSS. */
 async function rssRun(ctx: Context, nodeArgs: string[] = []): Promise<PipelineRun> {
@@ -549,11 +554,13 @@ function rows(results: Results): Row[] {
       value:
         `${t.eventsPerSecond} events/s = ${t.ratioToLimit} of ${API_EVENTS_PER_SECOND * t.regions.length}` +
         (t.regions.length > 1 && linear !== undefined ? `; ${round(linear, 3)} × linear` : '') +
-        `; ${t.throttles} throttles`,
-      goal: t.regions.length === 1 ? `≥ ${GOALS.throughputRatio}, 0 throttles` : `linear (≥ ${GOALS.linearity}), 0 throttles`,
+        `; ${t.throttles} throttles, all retried; ${t.delivered === t.backlogEvents && t.duplicates === 0 && !t.stoppedEarly ? 'every event once' : 'NOT every event once'}`,
+      // Issue 6: "with no run failing on throttling": a throttle the forwarder retries is allowed.
+      goal: t.regions.length === 1 ? `≥ ${GOALS.throughputRatio}, no run failing on throttling` : `linear (≥ ${GOALS.linearity}), no run failing`,
       met: yes(
         t.delivered === t.backlogEvents &&
-          t.throttles === 0 &&
+          t.duplicates === 0 &&
+          !t.stoppedEarly &&
           (t.regions.length === 1 ? t.ratioToLimit >= GOALS.throughputRatio : (linear ?? 0) >= GOALS.linearity),
       ),
     });
@@ -593,7 +600,7 @@ function rows(results: Results): Row[] {
     if (!r) continue;
     const capped = r === results.rssCapped;
     out.push({
-      figure: `Peak RSS, ${r.forwarded.toLocaleString('en-US')} events (API wait removed)${capped ? `, heap capped (${HEAP_CAP_128MB.join(' ')})` : ', node defaults'}`,
+      figure: `Peak RSS, ${r.forwarded.toLocaleString('en-US')} events (API wait removed)${capped ? `, heap as Lambda sets it for a 128 MB function (${HEAP_CAP_128MB.join(' ')})` : ', node defaults'}`,
       value: `${r.maxRssMB} MB (heap ≤ ${r.sampledPeakMB.heapTotal} MB, buffers ≤ ${r.sampledPeakMB.external} MB; ${r.cpuMsPer10kEvents} ms CPU per 10,000 events)`,
       goal: `≤ ${GOALS.rssMB} MB`,
       met: r.maxRssMB <= GOALS.rssMB,
