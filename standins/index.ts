@@ -65,6 +65,8 @@ export interface StandIns {
   connector(overrides?: ConnectorDocument): ConnectorDocument;
   /** Put (or rotate) the connector secret; a string is stored as is, so tests can store broken JSON. */
   putConnectorSecret(connector?: ConnectorDocument | string, name?: string): SecretVersionInfo;
+  /** Empty CloudTrail (events, faults, request stats) and the DNIF receiver, back to answering normally. */
+  reset(): void;
   stop(): Promise<void>;
 }
 
@@ -182,6 +184,13 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     connector,
     putConnectorSecret(doc = connector(), name = secretName) {
       return secrets.putSecret(name, typeof doc === 'string' ? doc : JSON.stringify(doc));
+    },
+    reset() {
+      cloudtrail.clearEvents();
+      cloudtrail.clearFaults();
+      cloudtrail.resetStats();
+      dnif.clear();
+      dnif.normal();
     },
     async stop() {
       const results = await Promise.allSettled([cloudtrail, secrets, sts, dnif, dynamodb].map((s) => s.close()));

@@ -7,25 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { generateEvents, type CloudTrailRecord, type ConnectorDocument, type StandIns } from '../../standins';
 import type { SyslogReceiver } from '../../standins/syslog-receiver';
-import { freshProcess } from '../integration/harness';
 
-export { captureStdout, freshProcess, invokeForwarder } from '../integration/harness';
-
-let seq = 0;
-
-/** A fresh connector name (own checkpoints and lease), empty CloudTrail, clean receivers; the secret put. */
-export async function newConnector(s: StandIns, doc: (name: string) => ConnectorDocument = (name) => s.connector({ connectorName: name })): Promise<string> {
-  await s.dnif.up();
-  const name = `f7-${++seq}-${Date.now()}`;
-  s.cloudtrail.clearEvents();
-  s.cloudtrail.clearFaults();
-  s.cloudtrail.resetStats();
-  s.dnif.clear();
-  s.dnif.normal();
-  s.putConnectorSecret(doc(name));
-  freshProcess();
-  return name;
-}
+export { captureStdout, freshProcess, invokeForwarder, newConnector } from '../integration/harness';
 
 /** A connector that delivers to a DNIF Adapter over syslog instead of the HTTP receiver. */
 export function syslogConnector(s: StandIns, rx: SyslogReceiver, overrides: ConnectorDocument = {}, target: Record<string, unknown> = {}): ConnectorDocument {

@@ -8,10 +8,10 @@ import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dy
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { ConnectorValidationError } from '../../functions/shared/connector';
 import { logger } from '../../functions/shared/logger';
-import { generateEvents, loadRecords, type StandIns } from '../../standins';
+import { generateEvents, loadRecords, type ConnectorDocument, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
 import { observeSource } from '../reliability/support/observe';
-import { captureStdout, freshProcess, invokeForwarder, realRecordsBetween } from './harness';
+import { captureStdout, freshProcess, invokeForwarder, newConnector as newConnectorOf, realRecordsBetween } from './harness';
 
 jest.setTimeout(120_000);
 
@@ -22,20 +22,8 @@ const standIns = useStandIns({ putDefaultSecret: false });
 let s: StandIns;
 beforeAll(() => (s = standIns()));
 
-let connectorSeq = 0;
 /** A fresh connector (own checkpoint) and empty stand-ins for each test. */
-async function newConnector(overrides: Record<string, unknown> = {}): Promise<string> {
-  await s.dnif.up();
-  const name = `it-${++connectorSeq}-${Date.now()}`;
-  s.cloudtrail.clearEvents();
-  s.cloudtrail.clearFaults();
-  s.cloudtrail.resetStats();
-  s.dnif.clear();
-  s.dnif.normal();
-  s.putConnectorSecret(s.connector({ connectorName: name, ...overrides }));
-  freshProcess();
-  return name;
-}
+const newConnector = (overrides: ConnectorDocument = {}) => newConnectorOf(s, (name) => s.connector({ connectorName: name, ...overrides }));
 
 const doc = () => DynamoDBDocumentClient.from(new DynamoDBClient({}));
 async function storedCursor(connector: string): Promise<Record<string, unknown> | undefined> {

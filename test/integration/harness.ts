@@ -4,7 +4,7 @@
 import { handler, resetForwarderState } from '../../functions/forwarder/handler';
 import type { ForwarderSummary } from '../../functions/forwarder/forward';
 import { resetSecretCache } from '../../functions/shared/secret';
-import { cloudTrailTime, lambdaContext, loadRecords, scheduledEvent, type CloudTrailRecord } from '../../standins';
+import { cloudTrailTime, lambdaContext, loadRecords, scheduledEvent, type CloudTrailRecord, type ConnectorDocument, type StandIns } from '../../standins';
 
 export async function invokeForwarder(timeoutMs = 60_000): Promise<ForwarderSummary> {
   return handler(scheduledEvent(), lambdaContext(timeoutMs));
@@ -14,6 +14,18 @@ export async function invokeForwarder(timeoutMs = 60_000): Promise<ForwarderSumm
 export function freshProcess(): void {
   resetForwarderState();
   resetSecretCache();
+}
+
+let connectorSeq = 0;
+
+/** A fresh connector name (own checkpoints and lease), empty CloudTrail, clean receivers; the secret put. */
+export async function newConnector(s: StandIns, doc: (name: string) => ConnectorDocument = (name) => s.connector({ connectorName: name })): Promise<string> {
+  await s.dnif.up();
+  const name = `c${++connectorSeq}-${Date.now()}`;
+  s.reset();
+  s.putConnectorSecret(doc(name));
+  freshProcess();
+  return name;
 }
 
 /** The shared real records, unchanged but for eventTime, spread evenly over [fromMs, toMs]. */

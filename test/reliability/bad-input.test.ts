@@ -32,11 +32,7 @@ const TOKEN = 'dnif-bad-input-token-7f3a9c';
 let seq = 0;
 function fresh(): string {
   const s = suite.standIns();
-  s.cloudtrail.clearEvents();
-  s.cloudtrail.clearFaults();
-  s.cloudtrail.resetStats();
-  s.dnif.clear();
-  s.dnif.normal();
+  s.reset();
   s.dnif.setAuth({ type: 'bearer', token: TOKEN });
   resetForwarderState();
   resetSecretCache();

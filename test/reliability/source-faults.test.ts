@@ -21,11 +21,7 @@ let seq = 0;
 function freshConnector(): string {
   const s = suite.standIns();
   const name = `src-${++seq}-${Date.now()}`;
-  s.cloudtrail.clearEvents();
-  s.cloudtrail.clearFaults();
-  s.cloudtrail.resetStats();
-  s.dnif.clear();
-  s.dnif.normal();
+  s.reset();
   suite.putSecret(s.connector({ connectorName: name }));
   resetForwarderState();
   resetSecretCache();

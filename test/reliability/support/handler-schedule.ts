@@ -61,11 +61,7 @@ export async function runHandlerSchedule(
   resetForwarderState();
   resetSecretCache();
 
-  s.cloudtrail.clearEvents();
-  s.cloudtrail.clearFaults();
-  s.cloudtrail.resetStats();
-  s.dnif.clear();
-  s.dnif.normal();
+  s.reset();
   s.dnif.setAuth({ type: 'bearer', token: `tok-h-${randomUUID()}` });
   putSecret(s.connector({ connectorName, ...(spec.regions.length === 1 ? { awsRegion: spec.regions[0] } : { awsRegion: undefined, awsRegions: spec.regions }) }));
 
