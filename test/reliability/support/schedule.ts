@@ -204,6 +204,17 @@ export class KillError extends Error {
   }
 }
 
+/**
+ * The hashes of the batch an `UpdateItem` records as delivered: its `seen#` hashes, or in a
+ * settled slice the cursor's `deliveredThrough` (its last event). Either write may fail right
+ * after DNIF's 2xx; undefined for any other update.
+ */
+function batchRecordedBy(pk: string, values: Record<string, unknown> | undefined): string[] | undefined {
+  if (pk.startsWith('seen#')) return [...((values?.[':ids'] as Set<string> | undefined) ?? [])];
+  if (pk.startsWith('cursor#') && values?.[':id'] !== undefined) return [seenKey(String(values[':id']))];
+  return undefined;
+}
+
 class InjectedDynamoError extends Error {
   readonly $fault = 'server';
   readonly $metadata = { httpStatusCode: 500 };
@@ -334,11 +345,7 @@ export class FaultSchedule {
   async execute(): Promise<Figures> {
     const started = Date.now();
     const s = this.s;
-    s.cloudtrail.clearEvents();
-    s.cloudtrail.clearFaults();
-    s.cloudtrail.resetStats();
-    s.dnif.clear();
-    s.dnif.normal();
+    s.reset();
 
     // Events: a backlog, clusters with one EventTime, and live events shown up to LATENESS late.
     const nowSec = Math.floor(started / 1000);
@@ -657,24 +664,12 @@ export class FaultSchedule {
         const input = args.input as { Key?: { pk?: string }; Item?: Record<string, unknown>; ExpressionAttributeValues?: Record<string, unknown> };
         const pk = String(input.Key?.pk ?? input.Item?.pk ?? '');
         const command = context.commandName;
-        // A settled slice records its progress in the cursor instead of `seen`: the same fault there.
-        const through = input.ExpressionAttributeValues?.[':id'];
-        if (command === 'UpdateItemCommand' && pk.startsWith('cursor#') && through !== undefined) {
-          if (this.seenWriteFails < (this.spec.maxSeenWriteFails ?? 0) && this.ddbRnd.chance(this.rates.seenWriteFail)) {
-            this.seenWriteFails += 1;
-            this.counts.dynamo += 1;
-            this.allowBatchOf([seenKey(String(through))]);
-            throw new InjectedDynamoError();
-          }
-        }
-        if (command === 'UpdateItemCommand' && pk.startsWith('seen#')) {
-          if (this.seenWriteFails < (this.spec.maxSeenWriteFails ?? 0) && this.ddbRnd.chance(this.rates.seenWriteFail)) {
-            this.seenWriteFails += 1;
-            this.counts.dynamo += 1;
-            const hashes = [...((input.ExpressionAttributeValues?.[':ids'] as Set<string> | undefined) ?? [])];
-            this.allowBatchOf(hashes);
-            throw new InjectedDynamoError();
-          }
+        const recordsBatch = command === 'UpdateItemCommand' ? batchRecordedBy(pk, input.ExpressionAttributeValues) : undefined;
+        if (recordsBatch && this.seenWriteFails < (this.spec.maxSeenWriteFails ?? 0) && this.ddbRnd.chance(this.rates.seenWriteFail)) {
+          this.seenWriteFails += 1;
+          this.counts.dynamo += 1;
+          this.allowBatchOf(recordsBatch);
+          throw new InjectedDynamoError();
         }
         if (command === 'PutItemCommand' && pk.startsWith('cursor#')) {
           const region = pk.split('#')[2];
