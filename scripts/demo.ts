@@ -3,7 +3,7 @@
  * against local stand-ins on 127.0.0.1 (CloudTrail LookupEvents with SigV4 and the 2 req/s
  * limit, DynamoDB via dynalite, Secrets Manager, STS, a DNIF HTTP receiver).
  *
- * It loads the 48 real CloudTrail records of ../shared/fixtures/cloudtrail into Event
+ * It loads the 48 real CloudTrail records of fixtures/cloudtrail into Event
  * history, some of them released late, runs the forwarder as the schedule would, and prints
  * what DNIF received. Time is compressed: LATENESS_SECONDS=20 instead of 900, runs every 4 s
  * instead of every 5 minutes. Exits non-zero if anything was lost or delivered twice.

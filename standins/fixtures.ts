@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CloudTrailRecord } from './cloudtrail';
 
-/** `<repo>/../shared/fixtures/cloudtrail/records.ndjson`: the fixtures live beside the repository. */
-export const FIXTURES_PATH = path.resolve(__dirname, '..', '..', 'shared', 'fixtures', 'cloudtrail', 'records.ndjson');
+/** `<repo>/fixtures/cloudtrail/records.ndjson`: the repository carries its own copy (see SOURCE.md beside it). */
+export const FIXTURES_PATH = path.resolve(__dirname, '..', 'fixtures', 'cloudtrail', 'records.ndjson');
 
 const cache = new Map<string, CloudTrailRecord[]>();
 

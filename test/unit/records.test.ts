@@ -4,7 +4,7 @@ import { bodyBytes, toBatches } from '../../functions/shared/sink/batcher';
 import { buildRecord, flattenRecord, type RecordContext } from '../../functions/shared/sink/records';
 import type { SourceEvent } from '../../functions/shared/source/cloudtrail-source';
 
-const fixtureLines = readFileSync(resolve(__dirname, '../../../shared/fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
+const fixtureLines = readFileSync(resolve(__dirname, '../../fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
 const fixtures = fixtureLines.map((l) => JSON.parse(l) as Record<string, any>);
 
 const ctx: RecordContext = { connectorName: 'c1', region: 'us-east-1', forwardedAt: '2026-11-25T00:00:00.000Z', flatten: false, maxRecordBytes: 1_000_000 };
