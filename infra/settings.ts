@@ -2,7 +2,7 @@
  * Stack options: the props a caller may give, their defaults and their checks. The same
  * options come from `cdk -c name=value` through `optionsFromContext` (infra/app.ts).
  */
-import { DEFAULTS } from '../functions/shared/config';
+import { DEFAULTS } from '../functions/core/config';
 
 export type FunctionUrlAuth = 'AWS_IAM' | 'NONE';
 
@@ -128,7 +128,7 @@ export function resolveSettings(o: ForwarderOptions): Settings {
     alarmTopicArn: matching('alarmTopicArn', o.alarmTopicArn, TOPIC_ARN, 'an SNS topic ARN'),
     noEventsAlarmHours: o.noEventsAlarmHours === undefined ? undefined : int('noEventsAlarmHours', o.noEventsAlarmHours, 0, 1, 24),
     lagAlarmSeconds: int('lagAlarmSeconds', o.lagAlarmSeconds, 1800, 60, 7 * 86400),
-    // Same bounds as functions/shared/config.ts, so a bad value fails at synth, not at run time.
+    // Same bounds as functions/core/config.ts, so a bad value fails at synth, not at run time.
     latenessSeconds: int('latenessSeconds', o.latenessSeconds, DEFAULTS.latenessSeconds, 0, 90 * 86400),
     backfillSeconds: int('backfillSeconds', o.backfillSeconds, DEFAULTS.backfillSeconds, 0, 90 * 86400),
     batchMaxEvents: int('batchMaxEvents', o.batchMaxEvents, DEFAULTS.batchMaxEvents, 1, 100_000),

@@ -2,7 +2,7 @@ import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrai
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { parseConnector } from '../functions/shared/connector';
+import { parseConnector } from '../functions/core/connector';
 import { generateEvents, startStandIns, type StandIns } from './index';
 
 describe('startStandIns', () => {

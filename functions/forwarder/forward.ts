@@ -5,16 +5,16 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CheckpointStore, LeaseHeldError } from '../shared/checkpoint/checkpoint-store';
-import type { ForwarderConfig } from '../shared/config';
-import type { Connector } from '../shared/connector';
-import { compileFilters } from '../shared/filters';
-import { CloudTrailSource, createCloudTrailClient, SourceError } from '../shared/source/cloudtrail-source';
-import { accountKeyOf, credentialsFor } from '../shared/source/credentials';
-import { limiterFor } from '../shared/source/rate-limiter';
-import { SinkRejectedError, SinkUnavailableError } from '../shared/sink/errors';
-import type { Sink } from '../shared/sink/http-sink';
-import type { Deadline } from '../shared/time';
+import { CheckpointStore, LeaseHeldError } from '../core/checkpoint/checkpoint-store';
+import type { ForwarderConfig } from '../core/config';
+import type { Connector } from '../core/connector';
+import { compileFilters } from '../core/filters';
+import { CloudTrailSource, createCloudTrailClient, SourceError } from '../core/source/cloudtrail-source';
+import { accountKeyOf, credentialsFor } from '../core/source/credentials';
+import { limiterFor } from '../core/source/rate-limiter';
+import { SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
+import type { Sink } from '../core/sink/sink';
+import type { Deadline } from '../core/time';
 import { emptySummary, RegionSummary, runRegion } from './region-run';
 
 export interface ForwarderSummary {

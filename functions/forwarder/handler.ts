@@ -5,13 +5,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { loadForwarderConfig, type ForwarderConfig } from '../shared/config';
-import type { Connector } from '../shared/connector';
-import { logger } from '../shared/logger';
-import { metrics } from '../shared/metrics';
-import { loadConnector } from '../shared/secret';
-import { createSink } from '../shared/sink/create-sink';
-import { Deadline } from '../shared/time';
+import { loadForwarderConfig, type ForwarderConfig } from '../core/config';
+import type { Connector } from '../core/connector';
+import { logger } from '../core/logger';
+import { metrics } from '../core/metrics';
+import { loadConnector } from '../core/secret';
+import { createSink } from '../core/sink/create-sink';
+import { Deadline } from '../core/time';
 import { forward, ForwarderRunError, type ForwarderSummary } from './forward';
 import { recordRunMetrics } from './run-metrics';
 

@@ -22,12 +22,13 @@
  * write per batch; a backlog then costs ~2 write units per 1,000 events instead of ~20.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CheckpointStore, Cursor, isAtOrBefore, seenKey, type EventPosition } from '../shared/checkpoint/checkpoint-store';
-import type { CloudTrailSource, SliceResult, SourceEvent } from '../shared/source/cloudtrail-source';
-import { toBatches } from '../shared/sink/batcher';
-import type { Sink } from '../shared/sink/http-sink';
-import { buildRecord, type OutgoingRecord } from '../shared/sink/records';
-import { Deadline, DeadlineReachedError, toIso } from '../shared/time';
+import { CheckpointStore, Cursor, isAtOrBefore, seenKey, type EventPosition } from '../core/checkpoint/checkpoint-store';
+import type { SourceEvent } from '../core/event';
+import type { CloudTrailSource, SliceResult } from '../core/source/cloudtrail-source';
+import { deliverBatches } from '../core/delivery/deliver-batches';
+import type { Sink } from '../core/sink/sink';
+import { buildRecord, type OutgoingRecord } from '../core/sink/records';
+import { Deadline, DeadlineReachedError, toIso } from '../core/time';
 
 export interface RegionRunSettings {
   latenessSeconds: number;
@@ -263,26 +264,24 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
     if (!progress.saveThrough) await deps.store.markSeen(deps.region, filtered);
     summary.filtered += filtered.length;
   }
-  for (const batch of toBatches(fresh, { maxEvents: deps.settings.batchMaxEvents, maxBytes: deps.settings.batchMaxBytes })) {
-    if (deps.deadline.reached) throw new DeadlineReachedError(`delivering ${deps.region}`);
-    try {
-      const stats = await deps.sink.send(batch, deps.deadline);
-      summary.sinkErrors += stats.errors;
-    } catch (err) {
-      summary.sinkErrors += (err as { attempts?: number }).attempts ?? 1;
-      throw err;
-    }
-    // The batch is in DNIF: remember it before anything else can fail. A crash right here
-    // is the one case that re-sends a batch (SPEC.md, delivery promise).
-    if (progress.saveThrough) {
-      const last = batch[batch.length - 1];
-      await progress.saveThrough({ time: last.eventTime, eventId: last.eventId });
-    } else {
-      await deps.store.markSeen(deps.region, batch);
-    }
-    summary.forwarded += batch.length;
-    summary.batches += 1;
-  }
+  await deliverBatches(
+    fresh,
+    {
+      sink: deps.sink,
+      limits: { maxEvents: deps.settings.batchMaxEvents, maxBytes: deps.settings.batchMaxBytes },
+      deadline: deps.deadline,
+      what: deps.region,
+      onDelivered: async (batch) => {
+        if (progress.saveThrough) {
+          const last = batch[batch.length - 1];
+          await progress.saveThrough({ time: last.eventTime, eventId: last.eventId });
+        } else {
+          await deps.store.markSeen(deps.region, batch);
+        }
+      },
+    },
+    summary,
+  );
 }
 
 const clamp = (n: number, min: number, max: number): number => Math.min(max, Math.max(min, n));

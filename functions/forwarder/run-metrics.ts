@@ -1,4 +1,4 @@
-import { MetricName, metrics, MetricUnit } from '../shared/metrics';
+import { MetricName, metrics, MetricUnit } from '../core/metrics';
 import type { ForwarderSummary } from './forward';
 
 /** Adds one run's figures to the EMF document flushed at the end of the invocation. */

@@ -8,12 +8,12 @@ import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
-import type { AwsAccess, Connector, FieldProblem, HttpTarget, SyslogTarget } from '../shared/connector';
-import { HttpSink } from '../shared/sink/http-sink';
-import { connectSyslog } from '../shared/sink/syslog-connect';
-import { createCloudTrailClient } from '../shared/source/cloudtrail-source';
-import { credentialsFor, type CloudTrailCredentials } from '../shared/source/credentials';
-import { Deadline } from '../shared/time';
+import type { AwsAccess, Connector, FieldProblem, HttpTarget, SyslogTarget } from '../core/connector';
+import { HttpSink } from '../core/sink/http-sink';
+import { connectSyslog } from '../core/sink/syslog-connect';
+import { createCloudTrailClient } from '../core/source/cloudtrail-source';
+import { credentialsFor, type CloudTrailCredentials } from '../core/source/credentials';
+import { Deadline } from '../core/time';
 import {
   classifyAwsError,
   classifyDnifHttpError,

@@ -6,10 +6,10 @@
  * Nothing here copies a value out of the connector: messages are written from codes, region
  * names, hosts and AWS's own access-denied text (which names a principal ARN and an action).
  */
-import { ConnectorValidationError, type FieldProblem } from '../shared/connector';
-import { SecretReadError } from '../shared/secret';
-import { SinkRejectedError, SinkUnavailableError } from '../shared/sink/errors';
-import { DeadlineReachedError } from '../shared/time';
+import { ConnectorValidationError, type FieldProblem } from '../core/connector';
+import { SecretReadError } from '../core/secret';
+import { SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
+import { DeadlineReachedError } from '../core/time';
 
 /** Every code test-connection answers with; docs/test-connection.md explains each. Stable: extend, never rename. */
 export const CODES = [

@@ -5,10 +5,10 @@
  * time bound, answer (SPEC.md, "Test connection"; docs/test-connection.md).
  */
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { ConfigError, loadSecretId } from '../shared/config';
-import { parseConnector, type Connector } from '../shared/connector';
-import { logger } from '../shared/logger';
-import { loadConnector } from '../shared/secret';
+import { ConfigError, loadSecretId } from '../core/config';
+import { parseConnector, type Connector } from '../core/connector';
+import { logger } from '../core/logger';
+import { loadConnector } from '../core/secret';
 import {
   awsCredentialsCheck,
   cloudTrailCheck,

@@ -4,7 +4,7 @@
  * Messages are written not to contain secrets in the first place; this catches the rest
  * (an upstream error text quoting a token, a user pasting a key into the wrong field).
  */
-import { secretValuesOf, type Connector } from '../shared/connector';
+import { secretValuesOf, type Connector } from '../core/connector';
 
 export const REDACTED = '[redacted]';
 

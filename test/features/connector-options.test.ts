@@ -2,10 +2,10 @@
  * The connector options of issue 7 as the schema sees them: regions, role, filters, syslog,
  * and the rule that a connector has one DNIF destination (dnif.url or dnif.syslog).
  */
-import { ConnectorValidationError, parseConnector, secretValuesOf } from '../../functions/shared/connector';
-import { createSink } from '../../functions/shared/sink/create-sink';
-import { HttpSink } from '../../functions/shared/sink/http-sink';
-import { SyslogSink } from '../../functions/shared/sink/syslog-sink';
+import { ConnectorValidationError, parseConnector, secretValuesOf } from '../../functions/core/connector';
+import { createSink } from '../../functions/core/sink/create-sink';
+import { HttpSink } from '../../functions/core/sink/http-sink';
+import { SyslogSink } from '../../functions/core/sink/syslog-sink';
 
 const KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const PEM_CERT = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';

@@ -4,7 +4,7 @@
  * (summary.filtered, per region, the EventsFiltered metric) and remembered as handled.
  */
 import { randomUUID } from 'node:crypto';
-import { metrics } from '../../functions/shared/metrics';
+import { metrics } from '../../functions/core/metrics';
 import { cloudTrailTime, loadRecords, type CloudTrailRecord, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
 import { invokeForwarder, newConnector, sorted } from './helpers';

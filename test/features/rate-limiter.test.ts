@@ -4,9 +4,9 @@
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { HttpResponse } from '@smithy/protocol-http';
-import { CloudTrailSource } from '../../functions/shared/source/cloudtrail-source';
-import { RateLimiter } from '../../functions/shared/source/rate-limiter';
-import { Deadline } from '../../functions/shared/time';
+import { CloudTrailSource } from '../../functions/core/source/cloudtrail-source';
+import { RateLimiter } from '../../functions/core/source/rate-limiter';
+import { Deadline } from '../../functions/core/time';
 import { maxInAnyWindow } from '../../standins/rate-window';
 
 const block = (ms: number) => {

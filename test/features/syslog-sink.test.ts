@@ -3,11 +3,11 @@
  * certificate, reconnects and retries, and what happens to batches when the connection breaks.
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
-import type { SyslogTarget } from '../../functions/shared/connector';
-import { SinkUnavailableError } from '../../functions/shared/sink/errors';
-import { buildRecord, type OutgoingRecord } from '../../functions/shared/sink/records';
-import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../functions/shared/sink/syslog-sink';
-import { Deadline, DeadlineReachedError } from '../../functions/shared/time';
+import type { SyslogTarget } from '../../functions/core/connector';
+import { SinkUnavailableError } from '../../functions/core/sink/errors';
+import { buildRecord, type OutgoingRecord } from '../../functions/core/sink/records';
+import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../functions/core/sink/syslog-sink';
+import { Deadline, DeadlineReachedError } from '../../functions/core/time';
 import { loadRecords, testCerts, type CloudTrailRecord } from '../../standins';
 import { startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
 

@@ -1,6 +1,6 @@
 /** Alarms, their metrics and where they notify; the topic; the dashboard. */
 import { Template } from 'aws-cdk-lib/assertions';
-import { METRICS_NAMESPACE as CODE_NAMESPACE, MetricName } from '../../functions/shared/metrics';
+import { METRICS_NAMESPACE as CODE_NAMESPACE, MetricName } from '../../functions/core/metrics';
 import { FORWARDER_METRICS, METRICS_NAMESPACE } from '../../infra/names';
 import { build, logicalId, props } from './helpers';
 

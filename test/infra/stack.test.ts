@@ -6,8 +6,8 @@ import * as fs from 'fs';
 import { builtinModules } from 'module';
 import * as path from 'path';
 import { Match } from 'aws-cdk-lib/assertions';
-import { loadForwarderConfig, loadSecretId } from '../../functions/shared/config';
-import { parseConnector } from '../../functions/shared/connector';
+import { loadForwarderConfig, loadSecretId } from '../../functions/core/config';
+import { parseConnector } from '../../functions/core/connector';
 import { PLACEHOLDER_CONNECTOR } from '../../infra/connector-secret';
 import { build, logicalId, props } from './helpers';
 

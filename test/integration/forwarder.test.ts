@@ -6,8 +6,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { ForwarderRunError } from '../../functions/forwarder/forward';
-import { ConnectorValidationError } from '../../functions/shared/connector';
-import { logger } from '../../functions/shared/logger';
+import { ConnectorValidationError } from '../../functions/core/connector';
+import { logger } from '../../functions/core/logger';
 import { generateEvents, loadRecords, type ConnectorDocument, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
 import { observeSource } from '../reliability/support/observe';

@@ -3,7 +3,7 @@
  */
 import { handler, resetForwarderState } from '../../functions/forwarder/handler';
 import type { ForwarderSummary } from '../../functions/forwarder/forward';
-import { resetSecretCache } from '../../functions/shared/secret';
+import { resetSecretCache } from '../../functions/core/secret';
 import { cloudTrailTime, lambdaContext, loadRecords, scheduledEvent, type CloudTrailRecord, type ConnectorDocument, type StandIns } from '../../standins';
 
 export async function invokeForwarder(timeoutMs = 60_000): Promise<ForwarderSummary> {

@@ -12,7 +12,7 @@
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handler, resetForwarderState } from '../../functions/forwarder/handler';
-import { resetSecretCache } from '../../functions/shared/secret';
+import { resetSecretCache } from '../../functions/core/secret';
 import { generateEvents, lambdaContext, scheduledEvent } from '../../standins';
 import { emit } from './support/log-scan';
 import { useSuite } from './support/suite';

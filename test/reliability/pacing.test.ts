@@ -3,7 +3,7 @@
  * pause) must not let the following calls come closer together. Found by the fault schedules,
  * where the CloudTrail stand-in saw 3 LookupEvents within 999 ms (gaps 501 + 498 ms).
  */
-import { RateLimiter } from '../../functions/shared/source/rate-limiter';
+import { RateLimiter } from '../../functions/core/source/rate-limiter';
 import { maxInAnyWindow } from '../../standins/rate-window';
 import { useLogScan } from './support/log-scan';
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { handler, resetForwarderState } from '../../functions/forwarder/handler';
 import type { ForwarderSummary } from '../../functions/forwarder/forward';
-import { resetSecretCache } from '../../functions/shared/secret';
+import { resetSecretCache } from '../../functions/core/secret';
 import { generateEvents, lambdaContext, scheduledEvent } from '../../standins';
 import { useSuite } from './support/suite';
 

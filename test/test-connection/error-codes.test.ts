@@ -7,10 +7,10 @@ import path from 'node:path';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ConnectorValidationError, parseConnector } from '../../functions/shared/connector';
-import { SecretReadError } from '../../functions/shared/secret';
-import { SinkRejectedError, SinkUnavailableError } from '../../functions/shared/sink/errors';
-import { describeNetworkError } from '../../functions/shared/sink/http-sink';
+import { ConnectorValidationError, parseConnector } from '../../functions/core/connector';
+import { SecretReadError } from '../../functions/core/secret';
+import { SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
+import { describeNetworkError } from '../../functions/core/sink/http-sink';
 import { awsCredentialsCheck, cloudTrailCheck } from '../../functions/test-connection/checks';
 import {
   blameOf,

@@ -3,7 +3,7 @@
  * stand-ins: real SDK clients (SigV4-verified), real HTTP to the DNIF receiver.
  */
 import type { LambdaFunctionURLEvent } from 'aws-lambda';
-import { logger } from '../../functions/shared/logger';
+import { logger } from '../../functions/core/logger';
 import { handler } from '../../functions/test-connection/handler';
 import { MAX_BODY_BYTES } from '../../functions/test-connection/request';
 import { startDnifReceiver, startStandIns, type ConnectorDocument, type DnifReceiver, type StandIns } from '../../standins';

@@ -1,4 +1,4 @@
-import { ConnectorValidationError, parseConnector, secretValuesOf } from '../../functions/shared/connector';
+import { ConnectorValidationError, parseConnector, secretValuesOf } from '../../functions/core/connector';
 
 const SECRET_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const TOKEN = 'dnif-token-9f8e7d6c';

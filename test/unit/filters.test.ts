@@ -1,5 +1,5 @@
-import { compileFilters } from '../../functions/shared/filters';
-import type { SourceEvent } from '../../functions/shared/source/cloudtrail-source';
+import { compileFilters } from '../../functions/core/filters';
+import type { SourceEvent } from '../../functions/core/event';
 
 const ev = (eventSource: string, eventName: string, readOnly?: boolean): SourceEvent => ({
   eventId: `${eventSource}/${eventName}`,

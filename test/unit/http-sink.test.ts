@@ -2,11 +2,11 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { HttpTarget } from '../../functions/shared/connector';
-import { SinkRejectedError, SinkUnavailableError } from '../../functions/shared/sink/errors';
-import { HttpSink, parseRetryAfter } from '../../functions/shared/sink/http-sink';
-import type { OutgoingRecord } from '../../functions/shared/sink/records';
-import { Deadline } from '../../functions/shared/time';
+import type { HttpTarget } from '../../functions/core/connector';
+import { SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
+import { HttpSink, parseRetryAfter } from '../../functions/core/sink/http-sink';
+import type { OutgoingRecord } from '../../functions/core/sink/records';
+import { Deadline } from '../../functions/core/time';
 
 interface Seen {
   headers: IncomingMessage['headers'];

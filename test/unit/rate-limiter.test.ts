@@ -1,5 +1,5 @@
-import { RateLimiter } from '../../functions/shared/source/rate-limiter';
-import { backoffDelayMs, Deadline } from '../../functions/shared/time';
+import { RateLimiter } from '../../functions/core/source/rate-limiter';
+import { backoffDelayMs, Deadline } from '../../functions/core/time';
 
 describe('RateLimiter', () => {
   it('never lets more than the rate through in any 1-second window', async () => {

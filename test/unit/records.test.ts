@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { bodyBytes, toBatches } from '../../functions/shared/sink/batcher';
-import { buildRecord, flattenRecord, type RecordContext } from '../../functions/shared/sink/records';
-import type { SourceEvent } from '../../functions/shared/source/cloudtrail-source';
+import { bodyBytes, toBatches } from '../../functions/core/sink/batcher';
+import { buildRecord, flattenRecord, type RecordContext } from '../../functions/core/sink/records';
+import type { SourceEvent } from '../../functions/core/event';
 
 const fixtureLines = readFileSync(resolve(__dirname, '../../fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
 const fixtures = fixtureLines.map((l) => JSON.parse(l) as Record<string, any>);

@@ -14,7 +14,7 @@ import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dyn
 import { randomUUID } from 'node:crypto';
 import { handler, resetForwarderState } from '../../../functions/forwarder/handler';
 import { ForwarderRunError, type ForwarderSummary } from '../../../functions/forwarder/forward';
-import { resetSecretCache } from '../../../functions/shared/secret';
+import { resetSecretCache } from '../../../functions/core/secret';
 import { lambdaContext, scheduledEvent, type StandIns } from '../../../standins';
 import { addPlannedEvents, checkDelivery, SourceTruth } from './events';
 import { emit } from './log-scan';

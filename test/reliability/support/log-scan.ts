@@ -7,8 +7,8 @@
  * Output is swallowed so the test report stays readable; FAULTS_VERBOSE=1 passes it through.
  * Figures are written with `emit`, which bypasses the capture.
  */
-import { parseConnector, secretValuesOf } from '../../../functions/shared/connector';
-import { logger } from '../../../functions/shared/logger';
+import { parseConnector, secretValuesOf } from '../../../functions/core/connector';
+import { logger } from '../../../functions/core/logger';
 
 const stdoutWrite = process.stdout.write.bind(process.stdout);
 const stderrWrite = process.stderr.write.bind(process.stderr);

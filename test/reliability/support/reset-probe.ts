@@ -7,9 +7,9 @@
  * middle of `RESETS` answers (or, with DELAY_MS, answers that late while the run has DEADLINE_MS
  * left), and prints `RESULT <json>` as the last line.
  */
-import { CloudTrailSource, createCloudTrailClient } from '../../../functions/shared/source/cloudtrail-source';
-import { RateLimiter } from '../../../functions/shared/source/rate-limiter';
-import { Deadline } from '../../../functions/shared/time';
+import { CloudTrailSource, createCloudTrailClient } from '../../../functions/core/source/cloudtrail-source';
+import { RateLimiter } from '../../../functions/core/source/rate-limiter';
+import { Deadline } from '../../../functions/core/time';
 import { generateEvents, startStandIns } from '../../../standins';
 
 async function main(): Promise<void> {

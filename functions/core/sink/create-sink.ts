@@ -1,5 +1,6 @@
 import type { Connector } from '../connector';
-import { HttpSink, type Sink } from './http-sink';
+import { HttpSink } from './http-sink';
+import type { Sink } from './sink';
 import { SyslogSink } from './syslog-sink';
 
 /**

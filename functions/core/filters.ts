@@ -4,7 +4,7 @@
  * characters. With include rules, an event must match one; any exclude rule drops it.
  */
 import type { FilterRule, Filters } from './connector';
-import type { SourceEvent } from './source/cloudtrail-source';
+import type { SourceEvent } from './event';
 
 const globToRegExp = (pattern: string): RegExp =>
   new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);

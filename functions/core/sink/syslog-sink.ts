@@ -29,7 +29,7 @@ import type { SyslogTarget } from '../connector';
 import { logger } from '../logger';
 import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
 import { SinkRejectedError, SinkUnavailableError } from './errors';
-import type { SendStats, Sink } from './http-sink';
+import type { SendStats, Sink } from './sink';
 import type { OutgoingRecord } from './records';
 import { frameBatch } from './rfc5424';
 import { connectSyslog } from './syslog-connect';

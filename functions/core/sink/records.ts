@@ -3,7 +3,7 @@
  * CloudTrail record itself plus a `dnifForwarder` object. Nothing is dropped: a record whose
  * CloudTrailEvent is not JSON, or one too large for a batch, still goes out, marked.
  */
-import type { SourceEvent } from '../source/cloudtrail-source';
+import type { SourceEvent } from '../event';
 
 export interface RecordContext {
   connectorName: string;

@@ -9,13 +9,7 @@ import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
 import { authHeaders } from './auth';
 import { SinkRejectedError, SinkUnavailableError } from './errors';
 import type { OutgoingRecord } from './records';
-
-export interface SendStats {
-  attempts: number;
-  /** Failed attempts (retryable or not): feeds the SinkErrors metric. */
-  errors: number;
-  bytesSent: number;
-}
+import type { SendStats, Sink } from './sink';
 
 export interface HttpSinkOptions {
   maxAttempts?: number;
@@ -24,12 +18,6 @@ export interface HttpSinkOptions {
   maxDelayMs?: number;
   random?: () => number;
   userAgent?: string;
-}
-
-/** Where batches go: DNIF's HTTP Connector, or a DNIF Adapter over syslog. */
-export interface Sink {
-  send(records: OutgoingRecord[], deadline: Deadline): Promise<SendStats>;
-  close?(): Promise<void>;
 }
 
 export class HttpSink implements Sink {

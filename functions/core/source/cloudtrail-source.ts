@@ -6,20 +6,8 @@ import { CloudTrailClient, LookupEventsCommand, type Event as LookupEvent } from
 import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
 import type { RateLimiter } from './rate-limiter';
 import type { CloudTrailCredentials } from './credentials';
+import type { SourceEvent } from '../event';
 
-/** One event as LookupEvents returns it, with the time in epoch seconds. */
-export interface SourceEvent {
-  eventId: string;
-  eventTime: number;
-  eventName?: string;
-  eventSource?: string;
-  readOnly?: string;
-  username?: string;
-  accessKeyId?: string;
-  resources?: { ResourceType?: string; ResourceName?: string }[];
-  /** The CloudTrail record as a JSON string (may be malformed; the sink copes). */
-  cloudTrailEvent?: string;
-}
 
 export interface SliceResult {
   events: SourceEvent[];

@@ -1,0 +1,18 @@
+/**
+ * The event contract between sources and the delivery core: what every source hands over,
+ * whatever it reads (LookupEvents, trail files). Sinks, filters and records depend on this
+ * module, never on a source adapter.
+ */
+/** One CloudTrail event to deliver, with the time in epoch seconds (LookupEvents' field names). */
+export interface SourceEvent {
+  eventId: string;
+  eventTime: number;
+  eventName?: string;
+  eventSource?: string;
+  readOnly?: string;
+  username?: string;
+  accessKeyId?: string;
+  resources?: { ResourceType?: string; ResourceName?: string }[];
+  /** The CloudTrail record as a JSON string (may be malformed; the sink copes). */
+  cloudTrailEvent?: string;
+}
