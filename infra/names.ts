@@ -19,6 +19,12 @@ export const FORWARDER_METRICS = {
   EventsTruncated: 'Count',
   /** CloudTrailEvent strings that were not valid JSON. */
   EventsUnparsed: 'Count',
+  /** EventTime → DNIF 2xx: the run's largest, and its 95th percentile. */
+  DeliveryDelaySeconds: 'Seconds',
+  DeliveryDelayP95Seconds: 'Seconds',
+  /** The re-read window of the lateness span the run could afford (narrowest region). */
+  RereadWindowSeconds: 'Seconds',
+  LookupCallsPer1000Events: 'Count',
 } as const;
 
 export type ForwarderMetricName = keyof typeof FORWARDER_METRICS;

@@ -11,6 +11,13 @@ export const MetricName = {
   EventsFiltered: 'EventsFiltered',
   EventsTruncated: 'EventsTruncated',
   EventsUnparsed: 'EventsUnparsed',
+  /** EventTime → DNIF 2xx, the run's largest (the alarm's metric). */
+  DeliveryDelaySeconds: 'DeliveryDelaySeconds',
+  /** EventTime → DNIF 2xx, the run's 95th percentile. */
+  DeliveryDelayP95Seconds: 'DeliveryDelayP95Seconds',
+  /** The re-read window the run chose (narrowest region). */
+  RereadWindowSeconds: 'RereadWindowSeconds',
+  LookupCallsPer1000Events: 'LookupCallsPer1000Events',
 } as const;
 
 export const METRICS_NAMESPACE = 'CloudTrailToDnif';

@@ -31,6 +31,12 @@ export interface ForwarderSummary {
   skipped?: string;
   regions: Record<string, RegionSummary>;
   checkpointUsage?: { reads: number; writes: number; readUnits: number; writeUnits: number };
+  /** LookupEvents calls per 1,000 events handled, over all regions. */
+  callsPer1000Events?: number;
+  /** EventTime → DNIF acknowledgement (s): the largest p95 and max of the regions. */
+  deliveryDelaySeconds?: { p95: number; max: number };
+  /** The narrowest re-read window any region chose (s); LATENESS_SECONDS when every region re-read all of it. */
+  rereadSeconds?: number;
 }
 
 export class ForwarderRunError extends Error {
@@ -145,6 +151,7 @@ export async function forward(options: ForwardOptions): Promise<ForwarderSummary
   summary.checkpoint = heads[0] ?? null;
   summary.durationMs = Date.now() - startedAt;
   summary.checkpointUsage = { ...store.usage };
+  Object.assign(summary, freshnessFigures(regions));
   if (regions.some((r) => r.error)) throw new ForwarderRunError(summary);
   return summary;
 }
@@ -155,6 +162,17 @@ function describeFailure(err: unknown): { code: string; message: string } {
   if (err instanceof SourceError) return { code: err.code, message: err.message };
   const e = err as { name?: string; message?: string };
   return { code: e.name ?? 'Error', message: e.message ?? String(err) };
+}
+
+function freshnessFigures(regions: RegionSummary[]): Pick<ForwarderSummary, 'callsPer1000Events' | 'deliveryDelaySeconds' | 'rereadSeconds'> {
+  const out: Pick<ForwarderSummary, 'callsPer1000Events' | 'deliveryDelaySeconds' | 'rereadSeconds'> = {};
+  const handled = sum(regions, (r) => r.forwarded + r.filtered);
+  if (handled > 0) out.callsPer1000Events = Math.round((sum(regions, (r) => r.pages + r.throttles + r.sourceRetries) / handled) * 100_000) / 100;
+  const delays = regions.map((r) => r.deliveryDelaySeconds).filter((d): d is { p95: number; max: number } => !!d);
+  if (delays.length > 0) out.deliveryDelaySeconds = { p95: Math.max(...delays.map((d) => d.p95)), max: Math.max(...delays.map((d) => d.max)) };
+  const widths = regions.map((r) => r.budget?.rereadSeconds).filter((w): w is number => w !== undefined);
+  if (widths.length > 0) out.rereadSeconds = Math.min(...widths);
+  return out;
 }
 
 const sum = <T>(items: T[], f: (t: T) => number): number => items.reduce((n, t) => n + f(t), 0);

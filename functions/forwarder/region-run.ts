@@ -1,34 +1,30 @@
 /**
  * One region's share of a run: read Event history since the checkpoint, drop what was already
- * handled, deliver the rest oldest first, and move the checkpoint after every delivered batch.
+ * handled, deliver the rest oldest first within each slice, and move the checkpoint after every
+ * delivered batch.
  *
- * Why two cursors. Events reach Event history minutes after they happen, in no guaranteed
- * order, so "the last EventTime seen" loses events. Each run therefore reads:
+ * What is read, and in which order, is read-plan.ts (a settle pass that keeps the no-loss
+ * promise, a re-read window as wide as the LookupEvents budget allows, the new span); the
+ * cursor that remembers it is region-cursor.ts. Anything read twice is dropped by its EventId
+ * (CheckpointStore `seen` buckets, one 8-byte hash an event) or, inside a settled slice, by the
+ * cursor's `deliveredThrough`.
  *
- *   sweep range  [sweep, min(head - settle, now - lateness))   a last look at a span that can no
- *                                                               longer change; then `sweep` moves
- *   head range   [max(sweep, head - settle), now)              what is new, re-reading the last
- *                                                               `settle` seconds, where the usual
- *                                                               ~5 minute stragglers land
- *
- * Every second of Event history is read once fresh and once more after `lateness` has passed,
- * so an event that shows up to LATENESS_SECONDS late is still delivered, at a cost of about two
- * reads an event instead of the (lateness / interval + 1) of re-reading the whole window each
- * run. Anything read twice is dropped by its EventId (CheckpointStore `seen` buckets).
- *
- * A slice no later pass reads again (all of it older than `lateness` when read, with `sweep`
- * following) needs no `seen` entries: only a retry of that same slice, after a failure part way,
- * reads it again. There the cursor's `deliveredThrough` marks how far delivery got, one small
- * write per batch; a backlog then costs ~2 write units per 1,000 events instead of ~20.
+ * Reading is in adaptive time slices (~5,000 events, so pages are full), the next slice fetched
+ * while one is delivered. No page is read for nothing: a slice is never planned larger than the
+ * time left can read, and a slice that turns out too dense keeps the pages it has (they hold all
+ * of its newest part) while the older part is read in narrower slices.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CheckpointStore, Cursor, isAtOrBefore, seenKey, type EventPosition } from '../core/checkpoint/checkpoint-store';
+import { CheckpointStore, isAtOrBefore, seenKey } from '../core/checkpoint/checkpoint-store';
+import { DelayTally, type DelayFigures } from '../core/delivery/delivery-delay';
 import type { SourceEvent } from '../core/event';
 import type { CloudTrailSource, SliceResult } from '../core/source/cloudtrail-source';
 import { deliverBatches } from '../core/delivery/deliver-batches';
 import type { Sink } from '../core/sink/sink';
 import { buildRecord, type OutgoingRecord } from '../core/sink/records';
-import { Deadline, DeadlineReachedError, toIso } from '../core/time';
+import { Deadline, DeadlineReachedError } from '../core/time';
+import { RegionCursor, type Slice, type SliceProgress } from './region-cursor';
+import type { ReadPlan, ReadRange } from './read-plan';
 
 export interface RegionRunSettings {
   latenessSeconds: number;
@@ -70,28 +66,24 @@ export interface RegionSummary {
   /** The run reached its deadline with work left; the next run resumes. */
   stoppedEarly: boolean;
   error?: { code: string; message: string };
+  /** LookupEvents calls the run could afford, what it planned, and the re-read window it chose (read-plan.ts). */
+  budget?: { calls: number; plannedCalls?: number; rereadSeconds: number; mode: ReadPlan['mode'] };
+  /** LookupEvents calls made (pages, throttled and retried requests) per 1,000 events handled. */
+  callsPer1000Events?: number;
+  /** EventTime → DNIF acknowledgement of this run's deliveries (s). */
+  deliveryDelaySeconds?: DelayFigures;
 }
 
 /** Slices aim at this many events: ~100 full pages, so a partial last page costs ≤1% of the API (≤0.5% on average). */
 const TARGET_SLICE_EVENTS = 5000;
-/** A slice that turns out denser than this is abandoned and read again in narrower slices. */
+/** A slice that turns out denser than this is cut there (memory); the rest is read in narrower slices. */
 const MAX_SLICE_EVENTS = 10_000;
-const FIRST_SLICE_SECONDS = 60;
 const PAGE_EVENTS = 50;
 const MAX_SLICE_SECONDS = 6 * 3600;
-
-interface Slice {
-  start: number;
-  end: number;
-}
-
-/** How a slice's delivery is remembered. */
-interface SliceProgress {
-  /** Events at or before this position are already handled (a settled slice being retried). */
-  handledThrough?: EventPosition;
-  /** Set for a settled slice: record progress after each batch instead of marking events seen. */
-  saveThrough?: (last: EventPosition) => Promise<void>;
-}
+/** Share of the run's time (at the API rate) the read plan may spend: the rest covers throttles and latency. */
+const BUDGET_SHARE = 0.9;
+/** Share of the time left one slice may take: a slice the run cannot finish is read for nothing. */
+const SLICE_SHARE = 0.8;
 
 interface Fetched {
   slice: Slice;
@@ -99,6 +91,8 @@ interface Fetched {
   result: SliceResult;
   complete: boolean;
   maxEvents: number;
+  /** The newest part of a slice that was cut: already read, waiting for the older part. */
+  carried?: boolean;
 }
 
 export function emptySummary(): RegionSummary {
@@ -121,77 +115,42 @@ export function emptySummary(): RegionSummary {
 
 export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = emptySummary()): Promise<RegionSummary> {
   const now = deps.now ?? Date.now;
-  const { latenessSeconds: lateness, settleSeconds: settle, backfillSeconds } = deps.settings;
   const startSec = Math.floor(now() / 1000);
-  const stored = await deps.store.getCursor(deps.region);
-  const cursor: Cursor = stored ?? { head: startSec - backfillSeconds, sweep: startSec - backfillSeconds };
-  // The first run anchors the backfill window: if it fails before its first checkpoint, the
-  // next run must still start there, not BACKFILL_SECONDS before its own, later, start.
-  if (!stored) await deps.store.saveCursor(deps.region, cursor);
-  summary.checkpoint = { head: toIso(cursor.head), sweep: toIso(cursor.sweep) };
-
-  const headStart = Math.max(cursor.sweep, cursor.head - settle);
-  const sweepEnd = Math.min(headStart, startSec - lateness);
-  let sliceSeconds = cursor.sliceSeconds ?? FIRST_SLICE_SECONDS;
-
+  const cursor = await RegionCursor.load(deps.store, deps.region, deps.settings, startSec);
+  summary.checkpoint = cursor.checkpoint;
+  const budgetCalls = Math.max(0, Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * BUDGET_SHARE));
+  const plan = cursor.ranges(startSec, budgetCalls);
+  summary.budget = { calls: budgetCalls, plannedCalls: plan.plannedCalls, rereadSeconds: plan.rereadSeconds, mode: plan.mode };
+  const delays = new DelayTally();
+  let width = cursor.sliceSeconds;
   try {
-    for (const range of [
-      { start: cursor.sweep, end: sweepEnd, kind: 'sweep' as const },
-      { start: headStart, end: startSec, kind: 'head' as const },
-    ]) {
-      if (range.end <= range.start) continue;
-      const saveWidth = async (width: number) => {
-        // Remember a narrower slice even when none completes, so a short run still progresses next time.
-        cursor.sliceSeconds = width;
-        await deps.store.saveCursor(deps.region, cursor);
-      };
-      const progressFor = (slice: Slice, readAtSec: number): SliceProgress => {
-        // Settled: complete when read, and `sweep` moves past it when it is done (below).
-        const settled = slice.end <= readAtSec - lateness && (range.kind === 'sweep' || cursor.sweep >= slice.start);
-        const saveThrough = async (last: EventPosition) => {
-          await deps.store.saveDeliveredThrough(deps.region, cursor, last);
-          cursor.deliveredThrough = last;
-        };
-        return { handledThrough: cursor.deliveredThrough, saveThrough: settled ? saveThrough : undefined };
-      };
-      sliceSeconds = await readRange(deps, range, sliceSeconds, summary, saveWidth, progressFor, async (slice, readAtSec, nextWidth) => {
-        cursor.sliceSeconds = nextWidth;
-        if (range.kind === 'sweep') {
-          cursor.sweep = slice.end;
-        } else {
-          cursor.head = Math.max(cursor.head, slice.end);
-          // `sweep` follows only while it is contiguous with what this run has read.
-          if (cursor.sweep >= slice.start) cursor.sweep = Math.max(cursor.sweep, Math.min(slice.end, readAtSec - lateness));
-        }
-        // Every read starts at or after `sweep`: a marker wholly before it is never consulted again.
-        if (cursor.deliveredThrough && cursor.deliveredThrough.time < cursor.sweep) cursor.deliveredThrough = undefined;
-        await deps.store.saveCursor(deps.region, cursor);
-        summary.checkpoint = { head: toIso(cursor.head), sweep: toIso(cursor.sweep) };
-      });
-    }
+    for (const range of plan.ranges) width = await readRange(deps, cursor, range, width, summary, delays);
   } catch (err) {
     if (!(err instanceof DeadlineReachedError)) throw err;
     summary.stoppedEarly = true;
     deps.logger.warn('Deadline reached; stopping cleanly', { region: deps.region, checkpoint: summary.checkpoint });
   } finally {
     summary.lagSeconds = Math.max(0, Math.floor(now() / 1000) - cursor.head);
+    summary.deliveryDelaySeconds = delays.figures();
+    const handled = summary.forwarded + summary.filtered;
+    if (handled > 0) summary.callsPer1000Events = Math.round(((summary.pages + summary.throttles + summary.sourceRetries) / handled) * 100_000) / 100;
   }
   return summary;
 }
 
 /** Reads [range.start, range.end) in adaptive slices, fetching the next slice while delivering one. */
-async function readRange(
-  deps: RegionRunDeps,
-  range: Slice,
-  initialSliceSeconds: number,
-  summary: RegionSummary,
-  onNarrowed: (width: number) => Promise<void>,
-  progressFor: (slice: Slice, readAtSec: number) => SliceProgress,
-  onSliceDone: (slice: Slice, readAtSec: number, nextWidth: number) => Promise<void>,
-): Promise<number> {
-  let width = initialSliceSeconds;
-  const plan = (start: number): Slice => ({ start, end: Math.min(range.end, start + width) });
-  let pending: Promise<Fetched> | undefined = fetchSlice(deps, plan(range.start), summary);
+async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadRange, initialWidth: number, summary: RegionSummary, delays: DelayTally): Promise<number> {
+  let width = initialWidth;
+  // Complete reads of later spans, oldest first, waiting for the span before them to be read.
+  const carried: Fetched[] = [];
+  const readFrom = (start: number): Promise<Fetched> | undefined => {
+    if (start >= range.end) return undefined;
+    const next = carried[0];
+    if (next?.slice.start === start) return Promise.resolve(carried.shift() as Fetched);
+    const end = Math.min(next?.slice.start ?? range.end, start + affordableWidth(deps, cursor, width));
+    return fetchSlice(deps, { start, end }, summary);
+  };
+  let pending = readFrom(range.start);
 
   while (pending) {
     const fetched: Fetched = await pending;
@@ -200,35 +159,55 @@ async function readRange(
     const sliceWidth = slice.end - slice.start;
 
     if (!fetched.complete) {
-      // Too dense for memory or for the time left: narrow to the density seen so far (at
-      // least halving) and read the same start again.
+      // Too dense for memory or for the time left. Pages come newest first, so those read hold
+      // every event of [cut, end): keep them, and read the older part again in narrower slices.
+      const cut = Math.min(slice.end, (result.events[0]?.eventTime ?? slice.end - 1) + 1);
+      if (cut < slice.end) {
+        const kept = result.events.filter((e) => e.eventTime >= cut);
+        carried.unshift({ ...fetched, slice: { start: cut, end: slice.end }, result: { ...result, events: kept, complete: true }, complete: true, carried: true });
+      }
       const target = Math.min(TARGET_SLICE_EVENTS, fetched.maxEvents / 2);
       width = Math.max(1, Math.min(Math.floor(sliceWidth / 2), Math.floor((sliceWidth * target) / result.events.length)));
-      await onNarrowed(width);
-      pending = fetchSlice(deps, plan(slice.start), summary);
+      await cursor.narrow(width);
+      pending = readFrom(slice.start);
       continue;
     }
-    // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time. A slice cut
-    // short by the end of its range says little about density: it may only widen the next.
-    const fitted = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));
-    width = sliceWidth < width ? Math.max(width, fitted) : fitted;
-    if (slice.end < range.end) {
-      pending = fetchSlice(deps, plan(slice.end), summary);
-      // If delivery below fails, this read is abandoned: keep its failure from going unhandled.
-      pending.catch(() => undefined);
+    cursor.measured(slice, result.events.length);
+    if (!fetched.carried) {
+      // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time. A slice cut
+      // short by the end of its range says little about density: it may only widen the next.
+      const fitted = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));
+      width = sliceWidth < width ? Math.max(width, fitted) : fitted;
     }
-    await deliverSlice(deps, slice, result.events, summary, progressFor(slice, fetched.readAtSec));
-    await onSliceDone(slice, fetched.readAtSec, width);
+    if (slice.end < range.end) {
+      pending = readFrom(slice.end);
+      // If delivery below fails, this read is abandoned: keep its failure from going unhandled.
+      pending?.catch(() => undefined);
+    }
+    await deliverSlice(deps, slice, result.events, summary, cursor.progressFor(slice, fetched.readAtSec, range.kind), delays);
+    await cursor.done(slice, fetched.readAtSec, range.kind, width);
+    summary.checkpoint = cursor.checkpoint;
   }
   return width;
 }
 
+/** LookupEvents pages one slice may take now: a share of the time left at the API's rate. */
+function affordablePages(deps: RegionRunDeps): number {
+  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * SLICE_SHARE);
+}
+
+/** The slice width to read next: the fitted width, narrowed to what the time left can read. */
+function affordableWidth(deps: RegionRunDeps, cursor: RegionCursor, width: number): number {
+  const pages = affordablePages(deps);
+  if (pages < 1) throw new DeadlineReachedError(`planning the next read in ${deps.region}`);
+  const density = cursor.eventsPerSecond;
+  return density ? Math.max(1, Math.min(width, Math.floor((pages * PAGE_EVENTS) / density))) : width;
+}
+
 async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSummary): Promise<Fetched> {
   const readAtSec = Math.floor((deps.now ?? Date.now)() / 1000);
-  // Never start a slice this run cannot finish: half the time left, at the API's page rate, is
-  // the most it may take. A denser slice comes back incomplete and is read again narrower.
-  const affordablePages = Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * 0.5);
-  const maxEvents = slice.end - slice.start > 1 ? Math.max(PAGE_EVENTS, Math.min(MAX_SLICE_EVENTS, affordablePages * PAGE_EVENTS)) : Number.POSITIVE_INFINITY;
+  // A denser slice than the time left can read comes back cut, and the rest is read narrower.
+  const maxEvents = slice.end - slice.start > 1 ? Math.max(PAGE_EVENTS, Math.min(MAX_SLICE_EVENTS, affordablePages(deps) * PAGE_EVENTS)) : Number.POSITIVE_INFINITY;
   const result = await deps.source.fetchSlice(slice.start, slice.end, deps.deadline, maxEvents);
   summary.pages += result.pages;
   summary.throttles += result.throttles;
@@ -236,7 +215,7 @@ async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSumm
   return { slice, readAtSec, result, complete: result.complete, maxEvents };
 }
 
-async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary, progress: SliceProgress): Promise<void> {
+async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary, progress: SliceProgress, delays: DelayTally): Promise<void> {
   const seen = await deps.store.loadSeen(deps.region, slice.start, slice.end);
   const forwardedAt = new Date().toISOString();
   const fresh: OutgoingRecord[] = [];
@@ -272,6 +251,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
       deadline: deps.deadline,
       what: deps.region,
       onDelivered: async (batch) => {
+        delays.add((deps.now ?? Date.now)() / 1000, batch.map((r) => r.eventTime));
         if (progress.saveThrough) {
           const last = batch[batch.length - 1];
           await progress.saveThrough({ time: last.eventTime, eventId: last.eventId });

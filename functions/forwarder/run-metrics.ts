@@ -14,4 +14,11 @@ export function recordRunMetrics(summary: ForwarderSummary): void {
   metrics.addMetric(MetricName.Throttles, MetricUnit.Count, total((r) => r.throttles));
   metrics.addMetric(MetricName.LagSeconds, MetricUnit.Seconds, summary.lagSeconds);
   metrics.addMetric(MetricName.RunDuration, MetricUnit.Milliseconds, summary.durationMs);
+  // Freshness (read-plan.ts): only what this run measured, so an idle run adds no zero delay.
+  if (summary.deliveryDelaySeconds) {
+    metrics.addMetric(MetricName.DeliveryDelaySeconds, MetricUnit.Seconds, summary.deliveryDelaySeconds.max);
+    metrics.addMetric(MetricName.DeliveryDelayP95Seconds, MetricUnit.Seconds, summary.deliveryDelaySeconds.p95);
+  }
+  if (summary.rereadSeconds !== undefined) metrics.addMetric(MetricName.RereadWindowSeconds, MetricUnit.Seconds, summary.rereadSeconds);
+  if (summary.callsPer1000Events !== undefined) metrics.addMetric(MetricName.LookupCallsPer1000Events, MetricUnit.Count, summary.callsPer1000Events);
 }

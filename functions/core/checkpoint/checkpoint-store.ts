@@ -1,7 +1,7 @@
 /**
  * The checkpoint, in the DynamoDB table of SPEC.md (partition key `pk`, TTL `expiresAt`):
  *
- *   cursor#<connector>#<region>        { head, sweep }  epoch seconds, see forwarder/region-run.ts
+ *   cursor#<connector>#<region>        { head, sweep }  epoch seconds, see forwarder/region-cursor.ts
  *                                      { deliveredThrough }  progress inside a settled slice
  *   seen#<connector>#<region>#<bucket> { ids }          hashes of EventIds already handled, by
  *                                                       10-second bucket of EventTime
@@ -25,6 +25,8 @@ export interface Cursor {
   sweep: number;
   /** Slice width (s) that suited the last run's event density; a hint, not a promise. */
   sliceSeconds?: number;
+  /** Events per second of Event history the last run read: sizes the next run's re-read window. */
+  eventsPerSecond?: number;
   /**
    * Progress inside a settled slice (one no later pass reads again): every event from `sweep`
    * up to this one, in (EventTime, EventId) order, is handled. One small write per batch
@@ -99,6 +101,7 @@ export class CheckpointStore {
       head: Number(out.Item.head),
       sweep: Number(out.Item.sweep),
       sliceSeconds: out.Item.sliceSeconds === undefined ? undefined : Number(out.Item.sliceSeconds),
+      eventsPerSecond: out.Item.eventsPerSecond === undefined ? undefined : Number(out.Item.eventsPerSecond),
       deliveredThrough:
         out.Item.deliveredThroughTime === undefined
           ? undefined
@@ -117,6 +120,7 @@ export class CheckpointStore {
             head: cursor.head,
             sweep: cursor.sweep,
             sliceSeconds: cursor.sliceSeconds,
+            eventsPerSecond: cursor.eventsPerSecond,
             deliveredThroughTime: cursor.deliveredThrough?.time,
             deliveredThroughEventId: cursor.deliveredThrough?.eventId,
             updatedAt: new Date().toISOString(),

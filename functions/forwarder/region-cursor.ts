@@ -1,0 +1,157 @@
+/**
+ * The one owner of a region's cursor: where reading stands, what a run reads next, how a
+ * slice's delivery is remembered, and every save to the checkpoint table.
+ *
+ *   head    everything before it has been read at least once
+ *   sweep   everything before it has been read after it could no longer change (EventTime +
+ *           lateness): the no-loss line, never moved past an undelivered event
+ *   deliveredThrough   inside a settled slice being delivered: every event from `sweep` up to
+ *           this (EventTime, EventId) is handled. A settled slice needs no `seen` entries (no
+ *           later pass reads it), so this one small write per batch is all its progress costs,
+ *           and a run cut short resumes reading there instead of at the slice's start.
+ *
+ * See read-plan.ts for the spans a run reads and region-run.ts for the reading itself.
+ */
+import type { CheckpointStore, Cursor, EventPosition } from '../core/checkpoint/checkpoint-store';
+import { toIso } from '../core/time';
+import { planReads, type RangeKind, type ReadPlan } from './read-plan';
+
+export interface Slice {
+  start: number;
+  end: number;
+}
+
+/** How a slice's delivery is remembered. */
+export interface SliceProgress {
+  /** Events at or before this position are already handled (a settled slice being resumed). */
+  handledThrough?: EventPosition;
+  /** Set for a settled slice: record progress after each batch instead of marking events seen. */
+  saveThrough?: (last: EventPosition) => Promise<void>;
+}
+
+export interface CursorSettings {
+  latenessSeconds: number;
+  backfillSeconds: number;
+  /** Re-read width before the region's event density is known. */
+  settleSeconds: number;
+}
+
+export const FIRST_SLICE_SECONDS = 60;
+
+export class RegionCursor {
+  // Events and seconds of history read in complete slices this run: the density estimate.
+  private readEvents = 0;
+  private readSeconds = 0;
+
+  private constructor(
+    private readonly store: CheckpointStore,
+    private readonly region: string,
+    private readonly settings: CursorSettings,
+    private readonly cursor: Cursor,
+  ) {}
+
+  /** The stored cursor, or a new one at now − BACKFILL, saved at once (see below). */
+  static async load(store: CheckpointStore, region: string, settings: CursorSettings, nowSec: number): Promise<RegionCursor> {
+    const stored = await store.getCursor(region);
+    const cursor: Cursor = stored ?? { head: nowSec - settings.backfillSeconds, sweep: nowSec - settings.backfillSeconds };
+    // The first run anchors the backfill window: if it fails before its first checkpoint, the
+    // next run must still start there, not BACKFILL_SECONDS before its own, later, start.
+    if (!stored) await store.saveCursor(region, cursor);
+    return new RegionCursor(store, region, settings, cursor);
+  }
+
+  get head(): number {
+    return this.cursor.head;
+  }
+
+  get sweep(): number {
+    return this.cursor.sweep;
+  }
+
+  get deliveredThrough(): EventPosition | undefined {
+    return this.cursor.deliveredThrough;
+  }
+
+  /** Slice width (s) that suited the last slices' density. */
+  get sliceSeconds(): number {
+    return this.cursor.sliceSeconds ?? FIRST_SLICE_SECONDS;
+  }
+
+  get eventsPerSecond(): number | undefined {
+    return this.cursor.eventsPerSecond;
+  }
+
+  /** The summary's view: ISO times. */
+  get checkpoint(): { head: string; sweep: string } {
+    return { head: toIso(this.cursor.head), sweep: toIso(this.cursor.sweep) };
+  }
+
+  /**
+   * Everything before this is read settled or handled: `sweep`, or further on inside a settled
+   * slice that was partly delivered. Reading resumes here, so those pages are not fetched again.
+   */
+  get settledThrough(): number {
+    return Math.max(this.cursor.sweep, this.cursor.deliveredThrough?.time ?? -Infinity);
+  }
+
+  /** What this run reads, in order, for a budget of `budgetCalls` LookupEvents calls. */
+  ranges(nowSec: number, budgetCalls: number): ReadPlan {
+    return planReads({
+      nowSec,
+      from: this.settledThrough,
+      head: this.cursor.head,
+      latenessSeconds: this.settings.latenessSeconds,
+      fallbackRereadSeconds: this.settings.settleSeconds,
+      eventsPerSecond: this.cursor.eventsPerSecond,
+      budgetCalls,
+    });
+  }
+
+  /**
+   * A settled slice is complete when read and no later pass reads it again: it records progress
+   * in the cursor. It is settled when all of it is older than `lateness` at the read and it
+   * continues what is already settled (a head slice after an unread gap is not).
+   */
+  progressFor(slice: Slice, readAtSec: number, kind: RangeKind): SliceProgress {
+    const settled = slice.end <= readAtSec - this.settings.latenessSeconds && (kind === 'settle' || this.settledThrough >= slice.start);
+    const saveThrough = async (last: EventPosition): Promise<void> => {
+      await this.store.saveDeliveredThrough(this.region, this.cursor, last);
+      this.cursor.deliveredThrough = last;
+    };
+    return { handledThrough: this.cursor.deliveredThrough, saveThrough: settled ? saveThrough : undefined };
+  }
+
+  /** Remembers a narrower slice even when none completes, so a short run still progresses next time. */
+  async narrow(width: number): Promise<void> {
+    this.cursor.sliceSeconds = width;
+    await this.save();
+  }
+
+  /** Counts a complete read toward the density estimate. */
+  measured(slice: Slice, events: number): void {
+    this.readEvents += events;
+    this.readSeconds += slice.end - slice.start;
+  }
+
+  /** A slice is delivered: move `head` and `sweep` over it and save. */
+  async done(slice: Slice, readAtSec: number, kind: RangeKind, nextWidth: number): Promise<void> {
+    const c = this.cursor;
+    c.sliceSeconds = nextWidth;
+    if (kind === 'settle') {
+      c.sweep = Math.max(c.sweep, slice.end);
+    } else {
+      c.head = Math.max(c.head, slice.end);
+      // `sweep` follows only while it is contiguous with what is settled.
+      if (this.settledThrough >= slice.start) c.sweep = Math.max(c.sweep, Math.min(slice.end, readAtSec - this.settings.latenessSeconds));
+    }
+    // Every read starts at or after `sweep`: a marker wholly before it is never consulted again.
+    if (c.deliveredThrough && c.deliveredThrough.time < c.sweep) c.deliveredThrough = undefined;
+    await this.save();
+  }
+
+  private async save(): Promise<void> {
+    // A few seconds of history say little about density; fewer keep the earlier estimate.
+    if (this.readSeconds >= 10) this.cursor.eventsPerSecond = Math.round((this.readEvents / this.readSeconds) * 1000) / 1000;
+    await this.store.saveCursor(this.region, this.cursor);
+  }
+}
