@@ -177,6 +177,18 @@ describe('CloudTrail stand-in', () => {
     expect((await lookup({})).Events?.map((e) => e.EventId)).toEqual([late.eventID, early.eventID]);
   });
 
+  it('releases each event a per-event delay after its EventTime', async () => {
+    const events = generateEvents({ count: 3, region: 'us-east-1', accountId: ACCOUNT, from: clock - 3000, perSecond: 1 });
+    const delays = new Map(events.map((e, i) => [e.eventID, [1000, 60_000, 600_000][i]]));
+    ct.addEvents('us-east-1', events, { releaseAfterMs: (r) => delays.get(r.eventID) as number });
+    const visible = async () => ((await lookup({})).Events ?? []).map((e) => e.EventId).sort();
+    expect(await visible()).toEqual([events[0].eventID]);
+    clock = Date.parse(events[1].eventTime) + 60_000;
+    expect(await visible()).toEqual([events[0].eventID, events[1].eventID].sort());
+    clock = Date.parse(events[2].eventTime) + 600_000;
+    expect(await visible()).toEqual(events.map((e) => e.eventID).sort());
+  });
+
   it('answers auth failures with the codes and messages AWS uses', async () => {
     const codeOf = (p: Pick<Principal, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>) =>
       lookup({}, client(p)).then(

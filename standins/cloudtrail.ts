@@ -69,6 +69,8 @@ export interface AddEventsOptions {
   accountId?: string;
   /** Epoch ms on the server clock before which the events are not visible ("released late"). */
   visibleAt?: number;
+  /** Per event instead: visible this many ms after its EventTime (see release-delay.ts for a long tail). */
+  releaseAfterMs?: (record: CloudTrailRecord) => number;
 }
 
 export interface WindowStats {
@@ -386,7 +388,8 @@ export async function startCloudTrail(opts: CloudTrailOptions): Promise<CloudTra
         if (!bucket) store.set(key, (bucket = { events: [], ids: new Set() }));
         if (bucket.ids.has(record.eventID)) throw new Error(`event ${record.eventID} already exists in ${key}`);
         bucket.ids.add(record.eventID);
-        bucket.events.push({ id: record.eventID, timeMs, visibleAt: addOpts.visibleAt ?? -Infinity, record });
+        const visibleAt = addOpts.releaseAfterMs ? timeMs + addOpts.releaseAfterMs(record) : (addOpts.visibleAt ?? -Infinity);
+        bucket.events.push({ id: record.eventID, timeMs, visibleAt, record });
         touched.add(key);
       }
       for (const key of touched) store.get(key)?.events.sort(compareEvents);

@@ -15,6 +15,7 @@ export * from './dnif-receiver';
 export * from './dynamodb';
 export * from './fixtures';
 export * from './lambda';
+export * from './release-delay';
 export * from './secrets-manager';
 export * from './sigv4';
 export * from './sts';
