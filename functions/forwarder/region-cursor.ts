@@ -37,11 +37,15 @@ export interface CursorSettings {
 }
 
 export const FIRST_SLICE_SECONDS = 60;
+/** A few seconds of history say little about density: fewer keep the earlier estimate. */
+const MIN_MEASURED_SECONDS = 10;
 
 export class RegionCursor {
   // Events and seconds of history read in complete slices this run: the density estimate.
   private readEvents = 0;
   private readSeconds = 0;
+  // The latest slice's own density: the best guess for the slice next to it.
+  private latestDensity?: number;
 
   private constructor(
     private readonly store: CheckpointStore,
@@ -79,6 +83,21 @@ export class RegionCursor {
 
   get eventsPerSecond(): number | undefined {
     return this.cursor.eventsPerSecond;
+  }
+
+  /** Events per second of this run's reads once they say enough, else the last run's. */
+  get averageDensity(): number | undefined {
+    return this.readSeconds >= MIN_MEASURED_SECONDS ? this.readEvents / this.readSeconds : this.cursor.eventsPerSecond;
+  }
+
+  /**
+   * The density to size the next slice by: the higher of the average and the latest slice's, as
+   * a slice planned too wide for the time left comes back cut and, near the deadline, wasted.
+   */
+  get density(): number | undefined {
+    const average = this.averageDensity;
+    if (this.latestDensity === undefined) return average;
+    return Math.max(average ?? 0, this.latestDensity);
   }
 
   /** The summary's view: ISO times. */
@@ -131,6 +150,7 @@ export class RegionCursor {
   measured(slice: Slice, events: number): void {
     this.readEvents += events;
     this.readSeconds += slice.end - slice.start;
+    if (slice.end - slice.start >= MIN_MEASURED_SECONDS) this.latestDensity = events / (slice.end - slice.start);
   }
 
   /** A slice is delivered: move `head` and `sweep` over it and save. */
@@ -150,8 +170,8 @@ export class RegionCursor {
   }
 
   private async save(): Promise<void> {
-    // A few seconds of history say little about density; fewer keep the earlier estimate.
-    if (this.readSeconds >= 10) this.cursor.eventsPerSecond = Math.round((this.readEvents / this.readSeconds) * 1000) / 1000;
+    const density = this.averageDensity;
+    if (density !== undefined) this.cursor.eventsPerSecond = Math.round(density * 1000) / 1000;
     await this.store.saveCursor(this.region, this.cursor);
   }
 }

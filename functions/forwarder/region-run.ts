@@ -82,8 +82,14 @@ const PAGE_EVENTS = 50;
 const MAX_SLICE_SECONDS = 6 * 3600;
 /** Share of the run's time (at the API rate) the read plan may spend: the rest covers throttles and latency. */
 const BUDGET_SHARE = 0.9;
-/** Share of the time left one slice may take: a slice the run cannot finish is read for nothing. */
-const SLICE_SHARE = 0.8;
+/**
+ * Share of the time left (at the API rate) a slice is planned for, from the density estimate,
+ * and the share at which its read is cut (the rest is kept for delivery). The gap absorbs an
+ * estimate up to ~20% low: a slice the run cannot finish is read for nothing.
+ */
+const PLAN_SHARE = 0.75;
+const CUT_SHARE = 0.9;
+const MIN_SLICE_PAGES = 4;
 
 interface Fetched {
   slice: Slice;
@@ -147,7 +153,10 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
     if (start >= range.end) return undefined;
     const next = carried[0];
     if (next?.slice.start === start) return Promise.resolve(carried.shift() as Fetched);
-    const end = Math.min(next?.slice.start ?? range.end, start + affordableWidth(deps, cursor, width));
+    const affordable = affordableWidth(deps, cursor, width, summary);
+    // Out of time: stop after the slice in hand is delivered (the rejection is awaited only then).
+    if (affordable === 0) return Promise.reject(new DeadlineReachedError(`planning the next read in ${deps.region}`));
+    const end = Math.min(next?.slice.start ?? range.end, start + affordable);
     return fetchSlice(deps, { start, end }, summary);
   };
   let pending = readFrom(range.start);
@@ -164,6 +173,7 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
       const cut = Math.min(slice.end, (result.events[0]?.eventTime ?? slice.end - 1) + 1);
       if (cut < slice.end) {
         const kept = result.events.filter((e) => e.eventTime >= cut);
+        cursor.measured({ start: cut, end: slice.end }, kept.length);
         carried.unshift({ ...fetched, slice: { start: cut, end: slice.end }, result: { ...result, events: kept, complete: true }, complete: true, carried: true });
       }
       const target = Math.min(TARGET_SLICE_EVENTS, fetched.maxEvents / 2);
@@ -172,8 +182,8 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
       pending = readFrom(slice.start);
       continue;
     }
-    cursor.measured(slice, result.events.length);
     if (!fetched.carried) {
+      cursor.measured(slice, result.events.length);
       // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time. A slice cut
       // short by the end of its range says little about density: it may only widen the next.
       const fitted = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));
@@ -191,23 +201,27 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
   return width;
 }
 
-/** LookupEvents pages one slice may take now: a share of the time left at the API's rate. */
-function affordablePages(deps: RegionRunDeps): number {
-  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * SLICE_SHARE);
+/** LookupEvents pages `share` of the time left can read at the API's rate. */
+function affordablePages(deps: RegionRunDeps, share: number): number {
+  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * share);
 }
 
-/** The slice width to read next: the fitted width, narrowed to what the time left can read. */
-function affordableWidth(deps: RegionRunDeps, cursor: RegionCursor, width: number): number {
-  const pages = affordablePages(deps);
-  if (pages < 1) throw new DeadlineReachedError(`planning the next read in ${deps.region}`);
-  const density = cursor.eventsPerSecond;
+/**
+ * The slice width to read next (0: none): the fitted width, narrowed to what the time left can read. Near
+ * the deadline a run that has read something stops rather than start slices of a page or two,
+ * whose partial last pages would cost more calls than they bring events.
+ */
+function affordableWidth(deps: RegionRunDeps, cursor: RegionCursor, width: number, summary: RegionSummary): number {
+  const pages = affordablePages(deps, PLAN_SHARE);
+  if (pages < 1 || (pages < MIN_SLICE_PAGES && summary.pages > 0)) return 0;
+  const density = cursor.density;
   return density ? Math.max(1, Math.min(width, Math.floor((pages * PAGE_EVENTS) / density))) : width;
 }
 
 async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSummary): Promise<Fetched> {
   const readAtSec = Math.floor((deps.now ?? Date.now)() / 1000);
   // A denser slice than the time left can read comes back cut, and the rest is read narrower.
-  const maxEvents = slice.end - slice.start > 1 ? Math.max(PAGE_EVENTS, Math.min(MAX_SLICE_EVENTS, affordablePages(deps) * PAGE_EVENTS)) : Number.POSITIVE_INFINITY;
+  const maxEvents = slice.end - slice.start > 1 ? Math.max(PAGE_EVENTS, Math.min(MAX_SLICE_EVENTS, affordablePages(deps, CUT_SHARE) * PAGE_EVENTS)) : Number.POSITIVE_INFINITY;
   const result = await deps.source.fetchSlice(slice.start, slice.end, deps.deadline, maxEvents);
   summary.pages += result.pages;
   summary.throttles += result.throttles;
