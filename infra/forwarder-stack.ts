@@ -148,6 +148,7 @@ export class ForwarderStack extends Stack {
       deadLetterQueue: dlq,
       scheduleMinutes: s.scheduleMinutes,
       lagAlarmSeconds: s.lagAlarmSeconds,
+      deliveryDelayAlarmSeconds: s.deliveryDelayAlarmSeconds,
       noEventsAlarmHours: s.noEventsAlarmHours,
       alarmEmail: s.alarmEmail,
       alarmTopicArn: s.alarmTopicArn,

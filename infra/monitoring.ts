@@ -20,6 +20,8 @@ export interface MonitoringProps {
   readonly deadLetterQueue: sqs.IQueue;
   readonly scheduleMinutes: number;
   readonly lagAlarmSeconds: number;
+  /** Alarm when a run delivered an event more than this long after its EventTime. */
+  readonly deliveryDelayAlarmSeconds?: number;
   readonly noEventsAlarmHours?: number;
   readonly alarmEmail?: string;
   readonly alarmTopicArn?: string;
@@ -92,6 +94,16 @@ export class Monitoring extends Construct {
       dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }), { threshold: 1 });
     this.alarm('TestConnectionErrors', 'The test-connection function crashed (a failed check is a 4xx/5xx answer, not an error).',
       testConnection.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }), { threshold: 1 });
+    if (props.deliveryDelayAlarmSeconds) {
+      this.alarm('DeliveryDelayHigh', `Runs delivered events more than ${props.deliveryDelayAlarmSeconds} s after their EventTime in 2 periods.`,
+        forwarderMetric('DeliveryDelaySeconds', 'Maximum', period), {
+          threshold: props.deliveryDelayAlarmSeconds,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+          evaluationPeriods: 2,
+          // A run that delivered nothing reports no delay: quiet is not late.
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        });
+    }
     if (props.noEventsAlarmHours) {
       this.alarm('NoEventsForwarded', `No CloudTrail event was forwarded for ${props.noEventsAlarmHours} h.`,
         forwarderMetric('EventsForwarded', 'Sum', Duration.hours(1)), {
@@ -197,6 +209,18 @@ export class Monitoring extends Construct {
         forwarder.metricDuration({ statistic: 'Maximum' }),
         forwarder.metricDuration({ statistic: 'p50' }),
       ]),
+    );
+    this.dashboard.addWidgets(
+      graph('Delivery delay, EventTime → DNIF 2xx (s)', [
+        forwarderMetric('DeliveryDelaySeconds', 'Maximum', period), forwarderMetric('DeliveryDelayP95Seconds', 'Maximum', period),
+      ], {
+        leftAnnotations: props.deliveryDelayAlarmSeconds
+          ? [{ value: props.deliveryDelayAlarmSeconds, label: 'DeliveryDelayHigh alarm', color: cloudwatch.Color.RED }]
+          : undefined,
+      }),
+      graph('Re-read window (s) and LookupEvents calls per 1,000 events', [forwarderMetric('RereadWindowSeconds', 'Minimum', period)], {
+        right: [forwarderMetric('LookupCallsPer1000Events', 'Average', period)],
+      }),
     );
     this.dashboard.addWidgets(
       graph('Dead-letter queue', [

@@ -33,6 +33,8 @@ export interface ForwarderOptions {
   readonly noEventsAlarmHours?: number;
   /** Alarm when LagSeconds stays above this. @default 1800 */
   readonly lagAlarmSeconds?: number;
+  /** Alarm when DeliveryDelaySeconds (EventTime → DNIF 2xx, a run's largest) stays above this (60-86400). @default no alarm */
+  readonly deliveryDelayAlarmSeconds?: number;
   /** SPEC env LATENESS_SECONDS. @default 900 */
   readonly latenessSeconds?: number;
   /** SPEC env BACKFILL_SECONDS. @default 3600 */
@@ -58,6 +60,7 @@ export interface Settings {
   readonly alarmTopicArn?: string;
   readonly noEventsAlarmHours?: number;
   readonly lagAlarmSeconds: number;
+  readonly deliveryDelayAlarmSeconds?: number;
   readonly latenessSeconds: number;
   readonly backfillSeconds: number;
   readonly batchMaxEvents: number;
@@ -128,6 +131,8 @@ export function resolveSettings(o: ForwarderOptions): Settings {
     alarmTopicArn: matching('alarmTopicArn', o.alarmTopicArn, TOPIC_ARN, 'an SNS topic ARN'),
     noEventsAlarmHours: o.noEventsAlarmHours === undefined ? undefined : int('noEventsAlarmHours', o.noEventsAlarmHours, 0, 1, 24),
     lagAlarmSeconds: int('lagAlarmSeconds', o.lagAlarmSeconds, 1800, 60, 7 * 86400),
+    deliveryDelayAlarmSeconds:
+      o.deliveryDelayAlarmSeconds === undefined ? undefined : int('deliveryDelayAlarmSeconds', o.deliveryDelayAlarmSeconds, 0, 60, 86400),
     // Same bounds as functions/core/config.ts, so a bad value fails at synth, not at run time.
     latenessSeconds: int('latenessSeconds', o.latenessSeconds, DEFAULTS.latenessSeconds, 0, 90 * 86400),
     backfillSeconds: int('backfillSeconds', o.backfillSeconds, DEFAULTS.backfillSeconds, 0, 90 * 86400),
@@ -172,6 +177,7 @@ export function optionsFromContext(get: (key: string) => unknown): ForwarderOpti
     alarmTopicArn: str('alarmTopicArn'),
     noEventsAlarmHours: num('noEventsAlarmHours'),
     lagAlarmSeconds: num('lagAlarmSeconds'),
+    deliveryDelayAlarmSeconds: num('deliveryDelayAlarmSeconds'),
     latenessSeconds: num('latenessSeconds'),
     backfillSeconds: num('backfillSeconds'),
     batchMaxEvents: num('batchMaxEvents'),
