@@ -1,0 +1,67 @@
+/** The benchmark's "Lambda": a forked process running worker.ts, invoked like Lambda does. */
+import { fork, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { REPO_ROOT, WORK_DIR } from './bundle';
+import { PROFILE } from './settings';
+import type { InvokeRequest, InvokeResult } from './worker';
+
+export const WORKER_FILE = path.join(WORK_DIR, 'worker', 'index.js');
+
+export async function buildWorker(): Promise<void> {
+  // Same options as the stack's bundles: the handler runs minified, as deployed.
+  await build({
+    entryPoints: [path.join(REPO_ROOT, 'scripts', 'bench', 'worker.ts')],
+    outfile: WORKER_FILE,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: !PROFILE,
+    sourcemap: true,
+    sourcesContent: false,
+    logLevel: 'warning',
+    absWorkingDir: REPO_ROOT,
+  });
+}
+
+export class Worker {
+  private constructor(private readonly child: ChildProcess) {}
+
+  /** A fresh process, i.e. a cold Lambda execution environment, with `env` as its environment. */
+  static async start(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Worker> {
+    mkdirSync(path.join(WORK_DIR, 'logs'), { recursive: true });
+    const log = createWriteStream(path.join(WORK_DIR, 'logs', `${name}.log`));
+    const child = fork(WORKER_FILE, [], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      // Lambda runs these functions with NODE_OPTIONS=--enable-source-maps (infra/service-function.ts).
+      execArgv: ['--enable-source-maps', ...nodeArgs, ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${path.join(WORK_DIR, 'profiles')}`, `--cpu-prof-name=${name}.cpuprofile`] : [])],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    await new Promise<void>((resolve, reject) => {
+      child.once('message', () => resolve());
+      child.once('exit', (code) => reject(new Error(`worker ${name} exited with ${code} before it was ready; see .bench/logs/${name}.log`)));
+    });
+    return new Worker(child);
+  }
+
+  invoke(req: Omit<InvokeRequest, 'type'>): Promise<InvokeResult> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`worker exited with ${code} during an invocation`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (msg: InvokeResult) => {
+        this.child.off('exit', onExit);
+        resolve(msg);
+      });
+      this.child.send({ type: 'invoke', ...req } satisfies InvokeRequest);
+    });
+  }
+
+  /** Lets the worker exit by itself (so --cpu-prof can write its profile). */
+  stop(): void {
+    if (this.child.connected) this.child.disconnect();
+  }
+}
