@@ -1,6 +1,7 @@
 /**
- * npm run bench [-- --quick] [-- --only=cold,cpu,rss,throughput] [-- --regions=1,2,4]
+ * npm run bench [-- --quick] [-- --only=cold,cpu,rss,throughput,freshness,cut-short] [-- --regions=1,2,4]
  *                [-- --per-region=N] [-- --events-per-hour=N] [-- --warm-throughput] [-- --cpu-at-limit] [-- --profile]
+ *                [-- --fresh-rates=5,20,80] [-- --fresh-intervals=8] [-- --compress=20]
  *
  * How close the forwarder gets to the only real ceiling, LookupEvents' 2 requests/s per account
  * and region (50 events a page: 100 events/s), and what it costs on the way. The real handler
@@ -12,9 +13,10 @@
  * module init), CPU (API wait removed, with and without gzip, split into read / checkpoint /
  * deliver), peak RSS over 90,000 events, throughput at the real limit with 1, 2 and 4 regions,
  * DynamoDB capacity per 1,000 events (checked against DynamoDB's pricing rules by
- * scripts/bench/ddb-meter).
+ * scripts/bench/ddb-meter), freshness (late events at 5, 20 and 80 events/s, time compressed:
+ * scripts/bench/freshness.ts) and a run cut short. Each section is a module in scripts/bench/.
  *
- * A full run takes about 14 minutes (three ~3.6-minute runs at the API limit) and writes
+ * A full run takes about 25 minutes (three ~3.6-minute runs at the API limit, ~10 for freshness) (three ~3.6-minute runs at the API limit) and writes
  * bench/results.json; --quick uses small backlogs (~2 minutes), and any option but the default
  * writes .bench/results-quick.json instead. BENCH_WORKER_NODE_ARGS adds node flags to the
  * workers (e.g. --trace-gc). docs/benchmark.md explains every figure.
@@ -30,6 +32,7 @@ import { coldStart, type ColdStart } from './bench/cold-start';
 import { round, say, t0, type Context } from './bench/context';
 import { startDdbMeter } from './bench/ddb-meter';
 import { dynamoDbFigures, type DynamoDbFigures } from './bench/dynamodb';
+import { COMPRESS, cutShortRun, FRESHNESS_RATES, freshnessRun, type CutShortRun, type FreshnessRun } from './bench/freshness';
 import { buildWorker } from './bench/lambda-process';
 import { cpuRuns, HEAP_CAP_128MB, rssRun, type PipelineRun } from './bench/pipeline';
 import {
@@ -57,6 +60,8 @@ export interface Results {
   rssCapped?: PipelineRun;
   throughput: ThroughputRun[];
   dynamodb?: DynamoDbFigures;
+  freshness?: FreshnessRun[];
+  cutShort?: CutShortRun;
   table: Row[];
 }
 
@@ -119,7 +124,7 @@ async function main(): Promise<void> {
     results.coldStart = await coldStart();
   }
 
-  if (!runs('cpu') && !runs('rss') && !runs('throughput')) return void (await finish(results));
+  if (!['cpu', 'rss', 'throughput', 'freshness', 'cut-short'].some(runs)) return void (await finish(results));
   await buildWorker();
   const s = await startStandIns({ region: 'us-east-1' });
   const meter = await startDdbMeter(s.dynamodb.url);
@@ -142,6 +147,17 @@ async function main(): Promise<void> {
       const one = results.throughput.find((t) => t.regions.length === 1);
       if (one) results.dynamodb = dynamoDbFigures(one);
     }
+    if (runs('freshness')) {
+      results.freshness = [];
+      for (const rate of FRESHNESS_RATES) {
+        say(`freshness: ${rate} events/s with long-tail release delays, time compressed ${COMPRESS}×`);
+        results.freshness.push(await freshnessRun(ctx, rate));
+      }
+    }
+    if (runs('cut-short')) {
+      say('cut short: a 3,000-event backlog read by runs with a 25 s timeout');
+      results.cutShort = await cutShortRun(ctx);
+    }
   } finally {
     await meter.close();
     await s.stop();
@@ -158,7 +174,7 @@ async function finish(results: Results): Promise<void> {
   results.durationSeconds = round((Date.now() - t0) / 1000);
   results.machine.loadAverageAtEnd = os.loadavg().map((n) => round(n, 2));
   results.table = rows(results);
-  const file = QUICK || ONLY || PROFILE || WARM_THROUGHPUT || CPU_AT_LIMIT || flag('per-region') || flag('events-per-hour') || flag('regions') ? path.join(WORK_DIR, 'results-quick.json') : path.join(REPO_ROOT, 'bench', 'results.json');
+  const file = QUICK || ONLY || PROFILE || WARM_THROUGHPUT || CPU_AT_LIMIT || flag('per-region') || flag('events-per-hour') || flag('regions') || flag('fresh-rates') || flag('compress') ? path.join(WORK_DIR, 'results-quick.json') : path.join(REPO_ROOT, 'bench', 'results.json');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${markdownTable(results.table)}\n\n`);

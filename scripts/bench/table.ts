@@ -2,6 +2,7 @@
 import { round } from './context';
 import { API_EVENTS_PER_SECOND, GOALS } from './settings';
 import { HEAP_CAP_128MB } from './pipeline';
+import { FRESHNESS_INTERVAL_SECONDS } from './freshness';
 import type { Results } from '../bench';
 import type { InvokeMode } from './worker';
 
@@ -93,6 +94,37 @@ export function rows(results: Results): Row[] {
         (lean ? `; ${round(lean.init.medianMs)} ms with the SDK from node_modules` : ''),
       goal: `≤ ${GOALS.initMs} ms`,
       met: b.init.medianMs <= GOALS.initMs,
+    });
+  }
+  for (const f of results.freshness ?? []) {
+    const slow = f.eventsPerSecond > 50;
+    const perInterval = FRESHNESS_INTERVAL_SECONDS;
+    const once = f.lost === 0 && f.duplicates === 0;
+    out.push({
+      figure: `Freshness, ${f.eventsPerSecond} events/s, long-tail release (${f.intervals} intervals, time ÷${f.compress}): visible → DNIF 2xx`,
+      value:
+        `p50 ${f.visibleToDnif.p50} / p95 ${f.visibleToDnif.p95} / p99 ${f.visibleToDnif.p99} / max ${f.visibleToDnif.max} s; ` +
+        `EventTime → DNIF p50 ${f.eventTimeToDnif.p50} / p95 ${f.eventTimeToDnif.p95} / p99 ${f.eventTimeToDnif.p99} / max ${f.eventTimeToDnif.max} s; ` +
+        `${f.lost} lost, ${f.duplicates} duplicates; re-read ${f.rereadSeconds.min}–${f.rereadSeconds.max} s`,
+      goal: slow ? `p95 ≤ ${2 * perInterval} s (2 intervals)` : `p99 ≤ ${perInterval + 60} s (interval + 60 s), 0 lost, 0 duplicates`,
+      met: slow ? f.visibleToDnif.p95 <= 2 * perInterval && once : f.visibleToDnif.p99 <= perInterval + 60 && once,
+    });
+    out.push({
+      figure: `… cost at ${f.eventsPerSecond} events/s`,
+      value:
+        `${f.lookupsPerEvent} LookupEvents calls per event; DynamoDB ${f.ddbReadUnitsPer1000Events} RRU / ${f.ddbWriteUnitsPer1000Events} WRU per 1,000 events (compressed: see docs)` +
+        (f.throughputWhileBehind ? `; while behind ${f.throughputWhileBehind.ratioToLimit} of the limit, ${f.throughputWhileBehind.eventsPerCall} events/call` : ''),
+      goal: slow ? `≥ ${GOALS.throughputRatio} of the limit while behind` : '',
+      met: slow ? (f.throughputWhileBehind?.ratioToLimit ?? 0) >= GOALS.throughputRatio : undefined,
+    });
+  }
+  const c = results.cutShort;
+  if (c) {
+    out.push({
+      figure: `Cut short: ${c.events.toLocaleString('en-US')} events, runs of ${c.timeoutMs / 1000} s`,
+      value: `${c.lookups} LookupEvents calls (${c.pagesNeeded} pages needed) = ${c.callsPer1000Events} per 1,000 events in ${c.runs} runs; first run ${c.firstRunForwarded} events; ${c.delivered} delivered, ${c.duplicates} duplicates`,
+      goal: `≤ ${c.pagesNeeded} + 2 a run`,
+      met: c.lookups <= c.pagesNeeded + 2 * c.runs && c.delivered === c.events && c.duplicates === 0,
     });
   }
   const d = results.dynamodb;
