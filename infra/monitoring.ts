@@ -218,8 +218,8 @@ export class Monitoring extends Construct {
           ? [{ value: props.deliveryDelayAlarmSeconds, label: 'DeliveryDelayHigh alarm', color: cloudwatch.Color.RED }]
           : undefined,
       }),
-      graph('Re-read window (s) and LookupEvents calls per 1,000 events', [forwarderMetric('RereadWindowSeconds', 'Minimum', period)], {
-        right: [forwarderMetric('LookupCallsPer1000Events', 'Average', period)],
+      graph('Re-read window (s); LookupEvents budget and calls per 1,000 events', [forwarderMetric('RereadWindowSeconds', 'Minimum', period)], {
+        right: [forwarderMetric('LookupBudgetCalls', 'Minimum', period), forwarderMetric('LookupCallsPer1000Events', 'Average', period)],
       }),
     );
     this.dashboard.addWidgets(

@@ -24,6 +24,8 @@ export const FORWARDER_METRICS = {
   DeliveryDelayP95Seconds: 'Seconds',
   /** The re-read window of the lateness span the run could afford (narrowest region). */
   RereadWindowSeconds: 'Seconds',
+  /** LookupEvents calls the run could afford (smallest region). */
+  LookupBudgetCalls: 'Count',
   LookupCallsPer1000Events: 'Count',
 } as const;
 

@@ -17,6 +17,8 @@ export const MetricName = {
   DeliveryDelayP95Seconds: 'DeliveryDelayP95Seconds',
   /** The re-read window the run chose (narrowest region). */
   RereadWindowSeconds: 'RereadWindowSeconds',
+  /** LookupEvents calls the run could afford (smallest region): what the re-read window was sized by. */
+  LookupBudgetCalls: 'LookupBudgetCalls',
   LookupCallsPer1000Events: 'LookupCallsPer1000Events',
 } as const;
 

@@ -146,11 +146,16 @@ export class RegionCursor {
     await this.save();
   }
 
-  /** Counts a complete read toward the density estimate. */
-  measured(slice: Slice, events: number): void {
+  /**
+   * Counts a complete read toward the density estimates. The one kept for the next run counts
+   * only history older than SETTLE when read: a fresh span still lacks its late events (40% of
+   * them in a long tail), and a settle pass sized by it would be planned twice too wide.
+   */
+  measured(slice: Slice, events: number, readAtSec: number): void {
+    if (slice.end - slice.start >= MIN_MEASURED_SECONDS) this.latestDensity = events / (slice.end - slice.start);
+    if (slice.end > readAtSec - this.settings.settleSeconds) return;
     this.readEvents += events;
     this.readSeconds += slice.end - slice.start;
-    if (slice.end - slice.start >= MIN_MEASURED_SECONDS) this.latestDensity = events / (slice.end - slice.start);
   }
 
   /** A slice is delivered: move `head` and `sweep` over it and save. */

@@ -173,7 +173,7 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
       const cut = Math.min(slice.end, (result.events[0]?.eventTime ?? slice.end - 1) + 1);
       if (cut < slice.end) {
         const kept = result.events.filter((e) => e.eventTime >= cut);
-        cursor.measured({ start: cut, end: slice.end }, kept.length);
+        cursor.measured({ start: cut, end: slice.end }, kept.length, fetched.readAtSec);
         carried.unshift({ ...fetched, slice: { start: cut, end: slice.end }, result: { ...result, events: kept, complete: true }, complete: true, carried: true });
       }
       const target = Math.min(TARGET_SLICE_EVENTS, fetched.maxEvents / 2);
@@ -183,7 +183,7 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
       continue;
     }
     if (!fetched.carried) {
-      cursor.measured(slice, result.events.length);
+      cursor.measured(slice, result.events.length, fetched.readAtSec);
       // Size the next slice for ~TARGET_SLICE_EVENTS, growing at most 4x at a time. A slice cut
       // short by the end of its range says little about density: it may only widen the next.
       const fitted = clamp(Math.floor((sliceWidth * TARGET_SLICE_EVENTS) / Math.max(1, result.events.length)), 1, Math.min(MAX_SLICE_SECONDS, sliceWidth * 4));

@@ -20,5 +20,7 @@ export function recordRunMetrics(summary: ForwarderSummary): void {
     metrics.addMetric(MetricName.DeliveryDelayP95Seconds, MetricUnit.Seconds, summary.deliveryDelaySeconds.p95);
   }
   if (summary.rereadSeconds !== undefined) metrics.addMetric(MetricName.RereadWindowSeconds, MetricUnit.Seconds, summary.rereadSeconds);
+  const budgets = regions.map((r) => r.budget?.calls).filter((n): n is number => n !== undefined);
+  if (budgets.length > 0) metrics.addMetric(MetricName.LookupBudgetCalls, MetricUnit.Count, Math.min(...budgets));
   if (summary.callsPer1000Events !== undefined) metrics.addMetric(MetricName.LookupCallsPer1000Events, MetricUnit.Count, summary.callsPer1000Events);
 }

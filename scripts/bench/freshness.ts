@@ -44,7 +44,8 @@ export interface FreshnessRun {
   intervals: number;
   events: number;
   delivered: number;
-  lost: number;
+  /** Not delivered when the scenario stopped (all of LATENESS and 10 intervals after the last event). */
+  undelivered: number;
   duplicates: number;
   runs: number;
   /** Real seconds (measured × compress). */
@@ -117,7 +118,8 @@ export async function freshnessRun(ctx: Context, eventsPerSecond: number): Promi
   const summaries: Array<{ summary: ForwarderSummary; wallMs: number; calls: number }> = [];
   try {
     putConnector(ctx, `bench-fresh-${eventsPerSecond}-${Date.now()}`, [REGION]);
-    const endBy = lastEventMs + (latenessSeconds * 1000 + 3 * intervalMs);
+    // Long enough for the settle pass of the last event and a backlog to drain.
+    const endBy = lastEventMs + (latenessSeconds * 1000 + 10 * intervalMs);
     for (let tick = start; ; ) {
       if (tick > Date.now()) await sleep(tick - Date.now());
       const before = ctx.s.cloudtrail.stats().lookups;
@@ -153,7 +155,7 @@ export async function freshnessRun(ctx: Context, eventsPerSecond: number): Promi
     intervals: INTERVALS,
     events: count,
     delivered: arrivals.size,
-    lost: count - [...truth.keys()].filter((id) => arrivals.has(id)).length,
+    undelivered: count - [...truth.keys()].filter((id) => arrivals.has(id)).length,
     duplicates: ctx.s.dnif.duplicates,
     runs: summaries.length,
     visibleToDnif: percentiles(visible, k),

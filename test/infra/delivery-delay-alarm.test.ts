@@ -38,7 +38,7 @@ describe('dashboard', () => {
   it('shows the delivery delay (max and p95), the re-read window and calls per 1,000 events', () => {
     const t = build({ deliveryDelayAlarmSeconds: 900 }).template;
     const body = JSON.stringify(props(t, 'AWS::CloudWatch::Dashboard', 'MonitoringDashboard').DashboardBody);
-    for (const name of ['DeliveryDelaySeconds', 'DeliveryDelayP95Seconds', 'RereadWindowSeconds', 'LookupCallsPer1000Events']) expect(body).toContain(name);
+    for (const name of ['DeliveryDelaySeconds', 'DeliveryDelayP95Seconds', 'RereadWindowSeconds', 'LookupBudgetCalls', 'LookupCallsPer1000Events']) expect(body).toContain(name);
     expect(body).toContain('DeliveryDelayHigh alarm');
   });
 });

@@ -4,6 +4,7 @@
  * against the loopback stand-ins, at the real LATENESS_SECONDS (900) and 2 LookupEvents/s.
  * Figures are counts (calls, events per call), never wall time.
  */
+import { metrics } from '../../functions/core/metrics';
 import type { ForwarderSummary } from '../../functions/forwarder/forward';
 import { generateEvents, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
@@ -58,6 +59,7 @@ describe('freshness', () => {
     expect(s.dnif.eventsById().has(late.eventID)).toBe(false);
 
     await sleep(visibleAt - Date.now() + 200);
+    const addMetric = jest.spyOn(metrics, 'addMetric');
     const second = await invokeForwarder();
 
     expect(second.forwarded).toBe(1);
@@ -67,6 +69,12 @@ describe('freshness', () => {
     expect(second.regions[REGION].budget).toMatchObject({ rereadSeconds: LATENESS, mode: 'fresh-first' });
     expect(second.rereadSeconds).toBe(LATENESS);
     expect(second.deliveryDelaySeconds?.max).toBeGreaterThanOrEqual(LATENESS - 30);
+    // ... and the metrics: the delay (max and p95), the window and the budget it was sized by.
+    expect(addMetric).toHaveBeenCalledWith('DeliveryDelaySeconds', 'Seconds', second.deliveryDelaySeconds?.max);
+    expect(addMetric).toHaveBeenCalledWith('DeliveryDelayP95Seconds', 'Seconds', second.deliveryDelaySeconds?.p95);
+    expect(addMetric).toHaveBeenCalledWith('RereadWindowSeconds', 'Seconds', LATENESS);
+    expect(addMetric).toHaveBeenCalledWith('LookupBudgetCalls', 'Count', second.regions[REGION].budget?.calls);
+    addMetric.mockRestore();
   });
 
   it('at the API limit re-reads nothing while a backlog lasts, so it drains at ≥ 0.95 of full pages, and loses nothing', async () => {
