@@ -17,6 +17,7 @@ export * from './clock';
 export * from './cloudtrail';
 export * from './dnif-receiver';
 export * from './dynamodb';
+export * from './event-source-mapping';
 export * from './fixtures';
 export * from './lambda';
 export * from './s3';
