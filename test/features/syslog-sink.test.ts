@@ -118,6 +118,18 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     expect(sink.counters.replayedEvents).toBe(100);
   });
 
+  it('an Adapter that took the whole batch but did not confirm it: the batch goes again, and send resolves only on a confirmed one (issue 11 #2)', async () => {
+    const sink = sinkFor(rx);
+    rx.withholdConfirmation(2);
+    const batch = records(25, 500);
+    const stats = await sink.send(batch, deadline());
+    expect(rx.withheld).toBe(2);
+    expect(stats).toMatchObject({ attempts: 3, errors: 2 });
+    expect(rx.messages).toHaveLength(75);
+    expect(rx.eventsById().size).toBe(25);
+    expect(sink.counters).toMatchObject({ connections: 3, confirmations: 1, replayedEvents: 50 });
+  });
+
   it('retries with backoff while the Adapter refuses connections, and delivers once it is back', async () => {
     await rx.refuse();
     const sink = sinkFor(rx, { maxAttempts: 20 });
