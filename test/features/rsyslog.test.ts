@@ -11,8 +11,12 @@ import { SyslogSink } from '../../functions/core/sink/syslog-sink';
 import { SinkTlsError } from '../../functions/core/sink/tls-errors';
 import { Deadline } from '../../functions/core/time';
 import { dnifSyslogCheck } from '../../functions/test-connection/checks';
+import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { loadRecords, testCerts } from '../../standins';
 import { startRsyslog, type Rsyslog } from '../helpers/rsyslog';
+import { useStandIns } from '../helpers/standins';
+import { invokeForwarder, newConnector } from '../integration/harness';
+import { recentEvents, storedCursor } from './helpers';
 
 const BASE_TIME = Date.parse('2024-10-16T11:52:46Z') / 1000;
 const deadline = () => new Deadline(Date.now() + 20_000, 0);
@@ -106,5 +110,42 @@ describe('rsyslog over TCP, stock message size limit (issue 11 #3)', () => {
     const last = (await rs.waitForLines(6))[5];
     expect(last.length).toBeLessThan(8192);
     expect(() => JSON.parse(last)).toThrow();
+  });
+});
+
+describe('the forwarder handler with rsyslog (GnuTLS) as the Adapter', () => {
+  const env = useStandIns({ putDefaultSecret: false });
+  let rs: Rsyslog;
+  beforeAll(async () => {
+    rs = await startRsyslog({ driver: 'gtls' });
+  });
+  afterAll(() => rs.stop());
+
+  const connectorFor = (target: Record<string, unknown>) => (name: string) => {
+    const { dnif: _http, ...rest } = env().connector({ connectorName: name });
+    return { ...rest, dnif: { syslog: rs.target(target) } };
+  };
+
+  it('a client certificate rsyslog closes on is an auth rejection: the secret is read again once, the checkpoint stays; rotated in, all arrive (issue 11 #4)', async () => {
+    const s = env();
+    const name = await newConnector(s, connectorFor({ cert: undefined, key: undefined }));
+    const events = recentEvents(40, s.region, s.accountId, 5150);
+    s.cloudtrail.addEvents(s.region, events);
+    const reads = s.secrets.getSecretValueCalls;
+
+    const err = (await invokeForwarder().catch((e: unknown) => e)) as ForwarderRunError;
+
+    expect(err).toBeInstanceOf(ForwarderRunError);
+    expect(err.summary.regions[s.region].error).toMatchObject({ code: 'DnifAuthRejected', message: expect.stringContaining('closed the connection right after the TLS handshake') });
+    expect(s.secrets.getSecretValueCalls - reads).toBe(2);
+    const oldest = Math.min(...events.map((e) => Date.parse(e.eventTime) / 1000));
+    expect(Number((await storedCursor(s, name, s.region))?.head ?? 0)).toBeLessThanOrEqual(oldest);
+
+    s.putConnectorSecret(connectorFor({})(name));
+    const before = rs.lines().length;
+    const summary = await invokeForwarder();
+    expect(summary.forwarded).toBe(40);
+    const ids = idsOf((await rs.waitForLines(before + 40)).slice(before));
+    expect(ids.sort()).toEqual(events.map((e) => e.eventID).sort());
   });
 });

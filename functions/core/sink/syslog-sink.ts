@@ -117,7 +117,7 @@ export class SyslogSink implements Sink {
         // Settle again on the next connection, so a refusal after the handshake is seen as one.
         this.certificateAccepted = false;
         if (err instanceof DeadlineReachedError) throw err;
-        const fatal = this.fatalTlsError(err, stats.attempts);
+        const fatal = syslogTlsFailure(err, this.label, stats.attempts);
         if (fatal) throw fatal;
         lastCode = describeError(err);
         if (stats.attempts >= this.maxAttempts) break;
@@ -132,10 +132,6 @@ export class SyslogSink implements Sink {
       undefined,
       lastCode,
     );
-  }
-
-  private fatalTlsError(err: unknown, attempts: number): SinkTlsError | undefined {
-    return syslogTlsFailure(err, this.label, attempts);
   }
 }
 
