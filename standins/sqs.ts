@@ -198,7 +198,7 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     for (;;) {
       // A receiver that hung up (or whose key was deleted meanwhile) gets nothing: no message may vanish into a dead socket.
       if (gone.signal.aborted || call.req.socket.destroyed || !opts.registry.get(call.principal.accessKeyId)) return {};
-      const duplicate = q.counts().visible > 0 && takeFault('ReceiveMessage', q.info.name, true) !== undefined;
+      const duplicate = faults.pending() > 0 && q.counts().visible > 0 && takeFault('ReceiveMessage', q.info.name, true) !== undefined;
       const got = q.receive(max, visibility, moveToDlq(q), duplicate);
       if (got.length > 0 || clock.now() >= deadline) {
         stats.received += got.length;
