@@ -46,6 +46,8 @@ export class RegionCursor {
   private readSeconds = 0;
   // The latest slice's own density: the best guess for the slice next to it.
   private latestDensity?: number;
+  // A slice that came back too dense proves at least this density (kept for the next run).
+  private densityFloor?: number;
 
   private constructor(
     private readonly store: CheckpointStore,
@@ -140,9 +142,14 @@ export class RegionCursor {
     return { handledThrough: this.cursor.deliveredThrough, saveThrough: settled ? saveThrough : undefined };
   }
 
-  /** Remembers a narrower slice even when none completes, so a short run still progresses next time. */
-  async narrow(width: number): Promise<void> {
+  /**
+   * Remembers a narrower slice, and the density the too-dense one showed, even when no slice
+   * completes: the next run then plans a slice it can finish instead of failing the same way.
+   */
+  async narrow(width: number, observedDensity: number): Promise<void> {
     this.cursor.sliceSeconds = width;
+    this.densityFloor = Math.max(this.densityFloor ?? 0, observedDensity);
+    this.latestDensity = Math.max(this.latestDensity ?? 0, observedDensity);
     await this.save();
   }
 
@@ -175,7 +182,8 @@ export class RegionCursor {
   }
 
   private async save(): Promise<void> {
-    const density = this.averageDensity;
+    const average = this.averageDensity;
+    const density = average === undefined && this.densityFloor === undefined ? undefined : Math.max(average ?? 0, this.densityFloor ?? 0);
     if (density !== undefined) this.cursor.eventsPerSecond = Math.round(density * 1000) / 1000;
     await this.store.saveCursor(this.region, this.cursor);
   }

@@ -178,7 +178,9 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
       }
       const target = Math.min(TARGET_SLICE_EVENTS, fetched.maxEvents / 2);
       width = Math.max(1, Math.min(Math.floor(sliceWidth / 2), Math.floor((sliceWidth * target) / result.events.length)));
-      await cursor.narrow(width);
+      // The pages read cover [oldest, end): at least this many events a second.
+      const oldest = result.events[0]?.eventTime ?? slice.start;
+      await cursor.narrow(width, result.events.length / Math.max(1, slice.end - oldest));
       pending = readFrom(slice.start);
       continue;
     }
@@ -215,7 +217,7 @@ function affordableWidth(deps: RegionRunDeps, cursor: RegionCursor, width: numbe
   const pages = affordablePages(deps, PLAN_SHARE);
   if (pages < 1 || (pages < MIN_SLICE_PAGES && summary.pages > 0)) return 0;
   const density = cursor.density;
-  return density ? Math.max(1, Math.min(width, Math.floor((pages * PAGE_EVENTS) / density))) : width;
+  return density !== undefined && density > 0 ? Math.max(1, Math.min(width, Math.floor((pages * PAGE_EVENTS) / density))) : width;
 }
 
 async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSummary): Promise<Fetched> {

@@ -147,16 +147,22 @@ describe('RegionCursor', () => {
   it('keeps a narrower slice width and the measured density for the next run', async () => {
     await store.saveCursor('r', { head: NOW - 100, sweep: NOW - 1000 });
     const cursor = await RegionCursor.load(store, 'r', settings, NOW);
-    await cursor.narrow(7);
-    expect((await store.getCursor('r'))?.sliceSeconds).toBe(7);
+    await cursor.narrow(7, 40);
+    // A slice too dense for the time left proves a density: the next run sizes its first slice by it.
+    expect(await store.getCursor('r')).toMatchObject({ sliceSeconds: 7, eventsPerSecond: 40 });
     // A fresh span (younger than SETTLE) still lacks its late events: it sizes this run's next
     // slice, not the estimate kept for the next run.
-    cursor.measured({ start: NOW - 100, end: NOW }, 500, NOW);
-    expect(cursor.density).toBe(5);
-    cursor.measured({ start: NOW - 1000, end: NOW - 900 }, 2500, NOW);
-    expect(cursor.density).toBe(25);
-    await cursor.done({ start: NOW - 100, end: NOW }, NOW, 'head', 200);
+    const fresh = await RegionCursor.load(store, 'r', settings, NOW);
+    fresh.measured({ start: NOW - 100, end: NOW }, 500, NOW);
+    expect(fresh.density).toBe(40);
+    // Settled history read this run replaces the last run's estimate.
+    fresh.measured({ start: NOW - 1000, end: NOW - 900 }, 2500, NOW);
+    expect(fresh.density).toBe(25);
+    fresh.measured({ start: NOW - 900, end: NOW - 800 }, 6000, NOW);
+    expect(fresh.density).toBe(60);
+    await fresh.done({ start: NOW - 100, end: NOW }, NOW, 'head', 200);
     const next = await RegionCursor.load(store, 'r', settings, NOW + 1);
-    expect([next.sliceSeconds, next.eventsPerSecond]).toEqual([200, 25]);
+    // Kept for the next run: the average of the settled history read (8500 events in 200 s).
+    expect([next.sliceSeconds, next.eventsPerSecond]).toEqual([200, 42.5]);
   });
 });
