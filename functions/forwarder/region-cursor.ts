@@ -146,10 +146,12 @@ export class RegionCursor {
    * Remembers a narrower slice, and the density the too-dense one showed, even when no slice
    * completes: the next run then plans a slice it can finish instead of failing the same way.
    */
-  async narrow(width: number, observedDensity: number): Promise<void> {
-    this.cursor.sliceSeconds = width;
-    this.densityFloor = Math.max(this.densityFloor ?? 0, observedDensity);
-    this.latestDensity = Math.max(this.latestDensity ?? 0, observedDensity);
+  async narrow(width: number, observedDensity?: number): Promise<void> {
+    this.cursor.sliceSeconds = Math.min(width, this.cursor.sliceSeconds ?? width);
+    if (observedDensity !== undefined) {
+      this.densityFloor = Math.max(this.densityFloor ?? 0, observedDensity);
+      this.latestDensity = Math.max(this.latestDensity ?? 0, observedDensity);
+    }
     await this.save();
   }
 

@@ -149,6 +149,8 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
   let width = initialWidth;
   // Complete reads of later spans, oldest first, waiting for the span before them to be read.
   const carried: Fetched[] = [];
+  // The slice being fetched: if the deadline stops its read, the next run plans a narrower one.
+  let fetching: Slice | undefined;
   const readFrom = (start: number): Promise<Fetched> | undefined => {
     if (start >= range.end) return undefined;
     const next = carried[0];
@@ -156,13 +158,18 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
     const affordable = affordableWidth(deps, cursor, width, summary);
     // Out of time: stop after the slice in hand is delivered (the rejection is awaited only then).
     if (affordable === 0) return Promise.reject(new DeadlineReachedError(`planning the next read in ${deps.region}`));
-    const end = Math.min(next?.slice.start ?? range.end, start + affordable);
-    return fetchSlice(deps, { start, end }, summary);
+    fetching = { start, end: Math.min(next?.slice.start ?? range.end, start + affordable) };
+    return fetchSlice(deps, fetching, summary);
   };
   let pending = readFrom(range.start);
 
   while (pending) {
-    const fetched: Fetched = await pending;
+    const fetched: Fetched = await pending.catch(async (err: unknown) => {
+      // Throttling or a slow API took the time the slice was planned for: without this the
+      // next run would plan the same slice and lose it the same way.
+      if (err instanceof DeadlineReachedError && fetching) await cursor.narrow(Math.max(1, Math.floor((fetching.end - fetching.start) / 2))).catch(() => undefined);
+      throw err;
+    });
     pending = undefined;
     const { slice, result } = fetched;
     const sliceWidth = slice.end - slice.start;
