@@ -149,8 +149,8 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
   let width = initialWidth;
   // Complete reads of later spans, oldest first, waiting for the span before them to be read.
   const carried: Fetched[] = [];
-  // The slice being fetched: if the deadline stops its read, the next run plans a narrower one.
-  let fetching: Slice | undefined;
+  // A slice whose read the deadline stopped: the next run plans a narrower one.
+  let stoppedMidRead: Slice | undefined;
   const readFrom = (start: number): Promise<Fetched> | undefined => {
     if (start >= range.end) return undefined;
     const next = carried[0];
@@ -158,8 +158,11 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
     const affordable = affordableWidth(deps, cursor, width, summary);
     // Out of time: stop after the slice in hand is delivered (the rejection is awaited only then).
     if (affordable === 0) return Promise.reject(new DeadlineReachedError(`planning the next read in ${deps.region}`));
-    fetching = { start, end: Math.min(next?.slice.start ?? range.end, start + affordable) };
-    return fetchSlice(deps, fetching, summary);
+    const slice = { start, end: Math.min(next?.slice.start ?? range.end, start + affordable) };
+    return fetchSlice(deps, slice, summary).catch((err: unknown) => {
+      if (err instanceof DeadlineReachedError) stoppedMidRead = slice;
+      throw err;
+    });
   };
   let pending = readFrom(range.start);
 
@@ -167,7 +170,8 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
     const fetched: Fetched = await pending.catch(async (err: unknown) => {
       // Throttling or a slow API took the time the slice was planned for: without this the
       // next run would plan the same slice and lose it the same way.
-      if (err instanceof DeadlineReachedError && fetching) await cursor.narrow(Math.max(1, Math.floor((fetching.end - fetching.start) / 2))).catch(() => undefined);
+      const stopped = stoppedMidRead;
+      if (err instanceof DeadlineReachedError && stopped) await cursor.narrow(Math.max(1, Math.floor((stopped.end - stopped.start) / 2))).catch(() => undefined);
       throw err;
     });
     pending = undefined;
