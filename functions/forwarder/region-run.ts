@@ -169,9 +169,10 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
   while (pending) {
     const fetched: Fetched = await pending.catch(async (err: unknown) => {
       // Throttling or a slow API took the time the slice was planned for: without this the
-      // next run would plan the same slice and lose it the same way.
+      // next run would plan the same slice and lose it the same way. Only before the soft
+      // deadline: the reserve after it is the lease release's.
       const stopped = stoppedMidRead;
-      if (err instanceof DeadlineReachedError && stopped) await cursor.narrow(Math.max(1, Math.floor((stopped.end - stopped.start) / 2))).catch(() => undefined);
+      if (err instanceof DeadlineReachedError && stopped && deps.deadline.remainingMs() > 0) await cursor.narrow(Math.max(1, Math.floor((stopped.end - stopped.start) / 2))).catch(() => undefined);
       throw err;
     });
     pending = undefined;
