@@ -226,7 +226,8 @@ function affordablePages(deps: RegionRunDeps, share: number): number {
  * whose partial last pages would cost more calls than they bring events.
  */
 function affordableWidth(deps: RegionRunDeps, cursor: RegionCursor, width: number, summary: RegionSummary): number {
-  const pages = affordablePages(deps, PLAN_SHARE);
+  // A run with less time than a page still reads one, as before: a run that reads nothing never progresses.
+  const pages = summary.pages === 0 ? Math.max(1, affordablePages(deps, PLAN_SHARE)) : affordablePages(deps, PLAN_SHARE);
   if (pages < 1 || (pages < MIN_SLICE_PAGES && summary.pages > 0)) return 0;
   const density = cursor.density;
   return density !== undefined && density > 0 ? Math.max(1, Math.min(width, Math.floor((pages * PAGE_EVENTS) / density))) : width;
