@@ -16,7 +16,7 @@ import { secretScrubber } from '../core/scrub';
 import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
 import { SinkTlsError } from '../core/sink/tls-errors';
 import type { Sink } from '../core/sink/sink';
-import type { Deadline } from '../core/time';
+import type { Deadline } from '../core/deadline';
 import { emptySummary, RegionSummary, runRegion } from './region-run';
 
 export interface ForwarderSummary {

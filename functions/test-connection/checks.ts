@@ -12,7 +12,9 @@ import { headerField } from '../core/sink/rfc5424';
 import { sendConfirmed } from '../core/sink/syslog-session';
 import { createCloudTrailClient } from '../core/source/cloudtrail-source';
 import { credentialsFor, type CloudTrailCredentials } from '../core/source/credentials';
-import { Deadline } from '../core/time';
+import { isThrottleError } from '../core/errors/aws';
+import { Deadline } from '../core/deadline';
+import { retry } from '../core/retry';
 import {
   classifyAwsError,
   classifyDnifHttpError,
@@ -22,7 +24,7 @@ import {
   type Code,
   type Failure,
 } from './error-codes';
-import { sleep, withTimeout } from './timeout';
+import { withTimeout } from './timeout';
 
 export type CheckName = 'request' | 'secret' | 'connector' | 'awsCredentials' | 'regions' | 'cloudtrail' | 'dnif';
 
@@ -162,11 +164,6 @@ export function awsCredentialsCheck(connector: Connector, timeoutMs: number): Pr
   );
 }
 
-const isThrottle = (err: unknown): boolean => {
-  const name = (err as { name?: string })?.name;
-  return name === 'ThrottlingException' || name === 'Throttling' || name === 'TooManyRequestsException';
-};
-
 /**
  * LookupEvents with MaxResults 1 in one region, with the credentials the forwarder would
  * use there. Throttling (the 2/s quota is shared with the forwarder) is retried while time
@@ -181,18 +178,21 @@ export function cloudTrailCheck(connector: Connector, region: string, timeoutMs:
       const giveUpAt = Date.now() + timeoutMs - 250;
       const client = createCloudTrailClient(region, checkCredentials(connector.aws, region));
       try {
-        for (let attempt = 0; ; attempt++) {
-          try {
+        return await retry(
+          async () => {
             const out = await client.send(new LookupEventsCommand({ MaxResults: 1 }), { abortSignal: signal });
             const newest = out.Events?.[0]?.EventTime;
             const seen = newest ? ` (newest event in Event history: ${newest.toISOString()})` : ' (Event history is empty)';
             return passedCheck('cloudtrail', `cloudtrail:LookupEvents is allowed in ${region}${seen}`, { region });
-          } catch (err) {
-            const delay = 400 + Math.round(Math.random() * 400) + attempt * 300;
-            if (!isThrottle(err) || signal.aborted || attempt >= 5 || Date.now() + delay > giveUpAt) throw err;
-            await sleep(delay, signal);
-          }
-        }
+          },
+          {
+            maxAttempts: 6,
+            isRetryable: (err) => isThrottleError(err) && !signal.aborted,
+            backoff: (attempt) => 400 + Math.round(Math.random() * 400) + attempt * 300,
+            deadline: { allows: (ms) => Date.now() + ms <= giveUpAt },
+            signal,
+          },
+        );
       } finally {
         client.destroy();
       }

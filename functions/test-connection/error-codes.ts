@@ -10,7 +10,7 @@ import { ConnectorValidationError, type FieldProblem } from '../core/connector';
 import { SecretReadError } from '../core/secret';
 import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
 import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, SinkTlsError } from '../core/sink/tls-errors';
-import { DeadlineReachedError } from '../core/time';
+import { DeadlineReachedError } from '../core/deadline';
 
 /** Every code test-connection answers with; docs/test-connection.md explains each. Stable: extend, never rename. */
 export const CODES = [

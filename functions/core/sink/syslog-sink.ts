@@ -24,7 +24,8 @@
  */
 import type { SyslogTarget } from '../connector';
 import { logger } from '../logger';
-import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
+import { Deadline, DeadlineReachedError } from '../deadline';
+import { backoffDelayMs, retry } from '../retry';
 import { SinkUnavailableError } from './errors';
 import type { OutgoingRecord } from './records';
 import { frameBatch, headerBytesBound } from './rfc5424';
@@ -101,37 +102,47 @@ export class SyslogSink implements Sink {
     }
     const stats: SendStats = { attempts: 0, errors: 0, bytesSent: 0 };
     let lastCode: string | undefined;
-    while (stats.attempts < this.maxAttempts) {
-      if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
-      if (stats.attempts > 0) this.counters.replayedEvents += records.length;
-      stats.attempts += 1;
-      this.counters.connections += 1;
-      try {
-        await sendConfirmed(this.target, frame, { ...this.timings, handshakeSettleMs: this.certificateAccepted ? 0 : this.timings.handshakeSettleMs }, deadline);
+    await retry(
+      async () => {
+        if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
+        if (stats.attempts > 0) this.counters.replayedEvents += records.length;
+        stats.attempts += 1;
+        this.counters.connections += 1;
+        try {
+          await sendConfirmed(this.target, frame, { ...this.timings, handshakeSettleMs: this.certificateAccepted ? 0 : this.timings.handshakeSettleMs }, deadline);
+        } catch (err) {
+          stats.errors += 1;
+          // Settle again on the next connection, so a refusal after the handshake is seen as one.
+          this.certificateAccepted = false;
+          if (err instanceof DeadlineReachedError) throw err;
+          throw syslogTlsFailure(err, this.label, stats.attempts) ?? new RetryableAttempt((lastCode = describeError(err)));
+        }
         this.certificateAccepted = true;
         this.counters.confirmations += 1;
         stats.bytesSent += frame.length;
-        return stats;
-      } catch (err) {
-        stats.errors += 1;
-        // Settle again on the next connection, so a refusal after the handshake is seen as one.
-        this.certificateAccepted = false;
-        if (err instanceof DeadlineReachedError) throw err;
-        const fatal = syslogTlsFailure(err, this.label, stats.attempts);
-        if (fatal) throw fatal;
-        lastCode = describeError(err);
-        if (stats.attempts >= this.maxAttempts) break;
-        const delay = backoffDelayMs(stats.attempts - 1, this.baseDelayMs, this.maxDelayMs, this.random);
-        if (!deadline.allows(delay)) break;
-        await sleep(delay);
-      }
-    }
-    throw new SinkUnavailableError(
-      `DNIF at ${this.label} did not confirm the batch after ${stats.attempts} attempts (last: ${lastCode}); it stays ahead of the checkpoint`,
-      stats.attempts,
-      undefined,
-      lastCode,
+      },
+      {
+        maxAttempts: this.maxAttempts,
+        isRetryable: (err) => err instanceof RetryableAttempt,
+        backoff: (attempt) => backoffDelayMs(attempt, this.baseDelayMs, this.maxDelayMs, this.random),
+        deadline,
+        exhausted: () =>
+          new SinkUnavailableError(
+            `DNIF at ${this.label} did not confirm the batch after ${stats.attempts} attempts (last: ${lastCode}); it stays ahead of the checkpoint`,
+            stats.attempts,
+            undefined,
+            lastCode,
+          ),
+      },
     );
+    return stats;
+  }
+}
+
+/** A connection that failed in a way another connection may not (resets, timeouts, no confirmation). */
+class RetryableAttempt extends Error {
+  constructor(readonly code: string) {
+    super(code);
   }
 }
 

@@ -1,4 +1,4 @@
-import { sleep } from '../time';
+import { sleep } from '../retry';
 
 /**
  * Spaces calls evenly so that no 1-second window holds more than `ratePerSecond` of them.
