@@ -9,7 +9,10 @@
 import { ConnectorValidationError, type FieldProblem } from '../core/connector';
 import { SecretReadError } from '../core/secret';
 import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
-import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, SinkTlsError } from '../core/sink/tls-errors';
+import { EXPIRED_TOKEN_CODES, SIGNATURE_CODES, THROTTLE_CODES, UNKNOWN_KEY_CODES } from '../core/errors/aws';
+import { NETWORK_ERROR_CODES } from '../core/errors/network';
+import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, isTlsErrorCode, isUnusablePemError } from '../core/errors/tls';
+import { SinkTlsError } from '../core/sink/tls-errors';
 import { DeadlineReachedError } from '../core/deadline';
 
 /** Every code test-connection answers with; docs/test-connection.md explains each. Stable: extend, never rename. */
@@ -135,8 +138,6 @@ export class RoleAssumptionError extends Error {
   }
 }
 
-const NETWORK_UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'EAI_AGAIN', 'ENOTFOUND', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT', 'ECONNABORTED']);
-
 interface ErrorShape {
   name?: string;
   code?: string;
@@ -212,7 +213,7 @@ export function classifyAwsError(err: unknown, ctx: AwsContext): Failure {
       cause: awsCode,
     };
   }
-  if (NETWORK_UNREACHABLE.has(awsCode)) {
+  if (NETWORK_ERROR_CODES.has(awsCode)) {
     return {
       code: 'AwsUnreachable',
       message: `Could not reach the AWS ${serviceOf(ctx.action)} endpoint for ${ctx.region} (${awsCode})`,
@@ -221,75 +222,71 @@ export function classifyAwsError(err: unknown, ctx: AwsContext): Failure {
       cause: awsCode,
     };
   }
-  switch (awsCode) {
-    case 'InvalidClientTokenId':
-    case 'UnrecognizedClientException':
+  if (UNKNOWN_KEY_CODES.has(awsCode)) {
+    return {
+      code: 'InvalidAccessKey',
+      message: `AWS does not recognise the access key id (${awsCode} from ${ctx.action} in ${ctx.region})`,
+      hint: `${KEY_HINT} A key also fails this way in an opt-in region that is not enabled for the account.`,
+      dnifMessage: DNIF.credentials,
+      cause: awsCode,
+    };
+  }
+  if (SIGNATURE_CODES.has(awsCode)) {
+    if (/scoped to a valid region/i.test(e.message ?? '')) {
       return {
-        code: 'InvalidAccessKey',
-        message: `AWS does not recognise the access key id (${awsCode} from ${ctx.action} in ${ctx.region})`,
-        hint: `${KEY_HINT} A key also fails this way in an opt-in region that is not enabled for the account.`,
-        dnifMessage: DNIF.credentials,
-        cause: awsCode,
-      };
-    case 'SignatureDoesNotMatch':
-    case 'InvalidSignatureException':
-      if (/scoped to a valid region/i.test(e.message ?? '')) {
-        return {
-          code: 'InvalidRegion',
-          message: `AWS refused requests signed for region ${ctx.region}: it is not a valid region (${awsCode})`,
-          hint: 'Check awsRegion/awsRegions: use a region code such as us-east-1 or eu-west-1.',
-          dnifMessage: DNIF.configuration,
-          cause: awsCode,
-        };
-      }
-      return {
-        code: 'SignatureMismatch',
-        message: `AWS knows the access key id but the secret access key does not match it (${awsCode})`,
-        hint: 'Check awsSecretAccessKey: paste it again without spaces or line breaks. IAM shows a secret key only once; if it is lost, create a new access key.',
-        dnifMessage: DNIF.credentials,
-        cause: awsCode,
-      };
-    case 'ExpiredToken':
-    case 'ExpiredTokenException':
-    case 'TokenRefreshRequired':
-      return {
-        code: 'ExpiredToken',
-        message: `${who} have expired (${awsCode})`,
-        hint: 'Temporary credentials (awsSessionToken) expire: use a long-term access key of an IAM user, or roleArn so the function assumes a role itself.',
-        dnifMessage: DNIF.credentials,
-        cause: awsCode,
-      };
-    case 'AccessDenied':
-    case 'AccessDeniedException':
-      return {
-        code: 'AccessDenied',
-        message: `Not allowed to call ${ctx.action} in ${ctx.region}: ${e.message ?? awsCode}`,
-        hint:
-          ctx.action === 'sts:AssumeRole'
-            ? 'The role\'s trust policy must allow these credentials to call sts:AssumeRole (and require the externalId if one is given), and their own policy must allow sts:AssumeRole on the role.'
-            : `Grant ${ctx.action} to the ${ctx.roleArn ? 'role' : 'IAM user or role'} (the AWS managed policy AWSCloudTrail_ReadOnlyAccess includes it). Check SCPs and any aws:RequestedRegion condition for ${ctx.region}.`,
-        dnifMessage: DNIF.credentials,
-        cause: awsCode,
-      };
-    case 'RegionDisabledException':
-    case 'OptInRequired':
-      return {
-        code: 'RegionNotEnabled',
-        message: `Region ${ctx.region} is not enabled for this account (${awsCode})`,
-        hint: 'Enable the region in the AWS account settings (opt-in regions), or remove it from awsRegions.',
+        code: 'InvalidRegion',
+        message: `AWS refused requests signed for region ${ctx.region}: it is not a valid region (${awsCode})`,
+        hint: 'Check awsRegion/awsRegions: use a region code such as us-east-1 or eu-west-1.',
         dnifMessage: DNIF.configuration,
         cause: awsCode,
       };
-    case 'ThrottlingException':
-    case 'Throttling':
-    case 'TooManyRequestsException':
-      return {
-        code: 'Throttled',
-        message: `AWS throttled ${ctx.action} in ${ctx.region} (2 requests per second per account and region, shared with the forwarder)`,
-        hint: 'Try again in a few seconds. The credentials and permissions were not rejected.',
-        dnifMessage: DNIF.requestFailed(status ?? 400, awsCode),
-        cause: awsCode,
-      };
+    }
+    return {
+      code: 'SignatureMismatch',
+      message: `AWS knows the access key id but the secret access key does not match it (${awsCode})`,
+      hint: 'Check awsSecretAccessKey: paste it again without spaces or line breaks. IAM shows a secret key only once; if it is lost, create a new access key.',
+      dnifMessage: DNIF.credentials,
+      cause: awsCode,
+    };
+  }
+  if (EXPIRED_TOKEN_CODES.has(awsCode)) {
+    return {
+      code: 'ExpiredToken',
+      message: `${who} have expired (${awsCode})`,
+      hint: 'Temporary credentials (awsSessionToken) expire: use a long-term access key of an IAM user, or roleArn so the function assumes a role itself.',
+      dnifMessage: DNIF.credentials,
+      cause: awsCode,
+    };
+  }
+  if (awsCode === 'AccessDenied' || awsCode === 'AccessDeniedException') {
+    return {
+      code: 'AccessDenied',
+      message: `Not allowed to call ${ctx.action} in ${ctx.region}: ${e.message ?? awsCode}`,
+      hint:
+        ctx.action === 'sts:AssumeRole'
+          ? 'The role\'s trust policy must allow these credentials to call sts:AssumeRole (and require the externalId if one is given), and their own policy must allow sts:AssumeRole on the role.'
+          : `Grant ${ctx.action} to the ${ctx.roleArn ? 'role' : 'IAM user or role'} (the AWS managed policy AWSCloudTrail_ReadOnlyAccess includes it). Check SCPs and any aws:RequestedRegion condition for ${ctx.region}.`,
+      dnifMessage: DNIF.credentials,
+      cause: awsCode,
+    };
+  }
+  if (awsCode === 'RegionDisabledException' || awsCode === 'OptInRequired') {
+    return {
+      code: 'RegionNotEnabled',
+      message: `Region ${ctx.region} is not enabled for this account (${awsCode})`,
+      hint: 'Enable the region in the AWS account settings (opt-in regions), or remove it from awsRegions.',
+      dnifMessage: DNIF.configuration,
+      cause: awsCode,
+    };
+  }
+  if (THROTTLE_CODES.has(awsCode)) {
+    return {
+      code: 'Throttled',
+      message: `AWS throttled ${ctx.action} in ${ctx.region} (2 requests per second per account and region, shared with the forwarder)`,
+      hint: 'Try again in a few seconds. The credentials and permissions were not rejected.',
+      dnifMessage: DNIF.requestFailed(status ?? 400, awsCode),
+      cause: awsCode,
+    };
   }
   if (status !== undefined) {
     return {
@@ -323,11 +320,6 @@ const TLS_HINTS: Record<string, string> = {
   CERT_REVOKED: 'DNIF\'s certificate has been revoked.',
   ERR_SSL_WRONG_VERSION_NUMBER: 'The port does not speak TLS (is it a plain-text port?).',
 };
-
-export function isTlsErrorCode(code: string | undefined): boolean {
-  if (!code) return false;
-  return code in TLS_HINTS || /CERT|SSL|TLS|EPROTO/.test(code);
-}
 
 function tlsFailure(code: string, target: string, extraHint: string): Failure {
   return {
@@ -396,16 +388,6 @@ function networkFailure(code: string, target: string, syslog: boolean): Failure 
   };
 }
 
-/**
- * The network error code behind a SinkUnavailableError. HttpSink keeps only a text summary,
- * written by its own describeNetworkError ("request timed out", "network error <CODE>");
- * test/test-connection/error-codes.test.ts pins that format.
- */
-export function networkCodeFromSinkMessage(message: string): string | undefined {
-  if (/request timed out$/.test(message)) return 'ETIMEDOUT_REQUEST';
-  return /network error ([A-Z][A-Z0-9_]+)$/.exec(message)?.[1];
-}
-
 /** Map a failure of the HTTP probe (HttpSink.post) to a code. */
 export function classifyDnifHttpError(err: unknown, target: string): Failure {
   if (err instanceof SinkTlsError) return networkFailure(err.networkCode ?? 'TLS', target, false);
@@ -433,8 +415,7 @@ export function classifyDnifHttpError(err: unknown, target: string): Failure {
   }
   if (err instanceof SinkUnavailableError) {
     if (err.lastStatus !== undefined) return rejected(err.lastStatus, err.lastReason ?? '', target);
-    const code = err.networkCode ?? networkCodeFromSinkMessage(err.message);
-    if (code) return networkFailure(code, target, false);
+    if (err.networkCode) return networkFailure(err.networkCode, target, false);
     return unknownFailure(err, `delivering to DNIF at ${target}`);
   }
   if (err instanceof DeadlineReachedError || isTimeout((err ?? {}) as ErrorShape)) return networkFailure('ETIMEDOUT_REQUEST', target, false);
@@ -467,11 +448,11 @@ export function classifySyslogError(err: unknown, target: string): Failure {
   if (isTimeout(e)) return networkFailure('ETIMEDOUT_REQUEST', target, true);
   const code = e.code;
   if (err instanceof SinkTlsError) return networkFailure(err.networkCode ?? 'TLS', target, true);
-  if (code && (NETWORK_UNREACHABLE.has(code) || code.startsWith('ERR_SSL_') || code in TLS_HINTS || isPeerRefusalCode(code) || /^(EPEERCLOSED|EUNEXPECTEDDATA|ETIMEDOUT_)/.test(code))) {
+  if (code && (NETWORK_ERROR_CODES.has(code) || code.startsWith('ERR_SSL_') || code in TLS_HINTS || isPeerRefusalCode(code) || /^(EPEERCLOSED|EUNEXPECTEDDATA|ETIMEDOUT_)/.test(code))) {
     return networkFailure(code === 'ETIMEDOUT_CONNECT' || code === 'ETIMEDOUT_WRITE' ? 'ETIMEDOUT_REQUEST' : code, target, true);
   }
   // Our own ca/cert/key could not be loaded (thrown before any connection is made).
-  if (code?.startsWith('ERR_OSSL') || /PEM|key values mismatch|DECODER/i.test(e.message ?? '')) {
+  if (isUnusablePemError(code, e.message)) {
     return {
       code: 'DnifTlsError',
       message: `The TLS settings in dnif.syslog could not be used (${code ?? 'bad PEM'})`,
@@ -480,7 +461,7 @@ export function classifySyslogError(err: unknown, target: string): Failure {
       cause: code,
     };
   }
-  if (code && (NETWORK_UNREACHABLE.has(code) || isTlsErrorCode(code))) return networkFailure(code, target, true);
+  if (code && (NETWORK_ERROR_CODES.has(code) || isTlsErrorCode(code))) return networkFailure(code, target, true);
   return unknownFailure(err, `connecting to DNIF at ${target}`);
 }
 

@@ -13,7 +13,8 @@ import { Deadline, DeadlineReachedError } from '../deadline';
 import { backoffDelayMs, retry } from '../retry';
 import { authHeaders } from './auth';
 import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from './errors';
-import { isServerCertCode, SinkTlsError } from './tls-errors';
+import { isServerCertCode } from '../errors/tls';
+import { SinkTlsError } from './tls-errors';
 import type { OutgoingRecord } from './records';
 import type { SendStats, Sink } from './sink';
 

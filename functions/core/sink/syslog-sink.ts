@@ -31,7 +31,8 @@ import type { OutgoingRecord } from './records';
 import { frameBatch, headerBytesBound } from './rfc5424';
 import type { SendStats, Sink } from './sink';
 import { sendConfirmed, type SessionTimings } from './syslog-session';
-import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, isServerCertCode, SinkTlsError } from './tls-errors';
+import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, isServerCertCode, isUnusablePemError } from '../errors/tls';
+import { SinkTlsError } from './tls-errors';
 
 export interface SyslogSinkOptions extends Partial<SessionTimings> {
   /** HOSTNAME of every message (the connector name). */
@@ -158,7 +159,7 @@ export function syslogTlsFailure(err: unknown, label: string, attempts: number):
     const how = code === CLOSED_AFTER_HANDSHAKE ? 'closed the connection right after the TLS handshake' : `refused the TLS connection (${code})`;
     return new SinkTlsError(`DNIF at ${label} ${how}: check the client certificate and key in dnif.syslog.cert/key are the ones DNIF expects`, code, true, attempts);
   }
-  if (code.startsWith('ERR_OSSL') || /PEM|key values mismatch|DECODER/i.test(message)) {
+  if (isUnusablePemError(code, message)) {
     return new SinkTlsError(`The TLS settings in dnif.syslog could not be used (${code || 'bad PEM'}): check ca, cert and key are PEM and key belongs to cert`, code, false, attempts);
   }
   return undefined;

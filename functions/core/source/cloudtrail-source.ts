@@ -5,10 +5,13 @@
 import { CloudTrailClient, LookupEventsCommand, type Event as LookupEvent } from '@aws-sdk/client-cloudtrail';
 import { Deadline, DeadlineReachedError } from '../deadline';
 import { isThrottleError, isTransientAwsError } from '../errors/aws';
+import { SourceError } from '../errors/source-error';
 import { backoffDelayMs, retry } from '../retry';
 import type { RateLimiter } from './rate-limiter';
 import type { CloudTrailCredentials } from './credentials';
 import type { SourceEvent } from '../event';
+
+export { SourceError };
 
 
 export interface SliceResult {
@@ -18,18 +21,6 @@ export interface SliceResult {
   retries: number;
   /** false: stopped at `maxEvents` before the last page; `events` is then only the newest part. */
   complete: boolean;
-}
-
-/** A LookupEvents failure that retrying will not fix (credentials, permissions, region). */
-export class SourceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly region: string,
-  ) {
-    super(message);
-    this.name = 'SourceError';
-  }
 }
 
 const PAGE_SIZE = 50; // the API maximum
