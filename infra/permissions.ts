@@ -31,11 +31,34 @@ export function checkpointStatement(table: dynamodb.ITable): iam.PolicyStatement
   });
 }
 
-/** The connector's `roleArn`, when the operator named it at deploy time. */
-export function assumeRoleStatement(roleArn: string): iam.PolicyStatement {
+/** The connectors' `roleArn`s, when the operator named them at deploy time. */
+export function assumeRoleStatement(roleArns: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'AssumeConnectorRole',
     actions: ['sts:AssumeRole'],
-    resources: [roleArn],
+    resources: roleArns,
   });
+}
+
+/**
+ * What a caller of the test-connection URL (AWS_IAM auth) needs, the one place it is written
+ * (docs/deploy.md shows it, and a test keeps the two equal): lambda:InvokeFunctionUrl on the
+ * function, and — for function URLs created since October 2025 — lambda:InvokeFunction, but
+ * only when invoked through a function URL, so the grant cannot call the function directly.
+ */
+export function functionUrlCallerStatements(functionArn: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'CallTestConnectionUrl',
+      actions: ['lambda:InvokeFunctionUrl'],
+      resources: [functionArn],
+      conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'InvokeTestConnectionViaUrlOnly',
+      actions: ['lambda:InvokeFunction'],
+      resources: [functionArn],
+      conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+    }),
+  ];
 }

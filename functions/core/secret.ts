@@ -4,11 +4,12 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Connector, parseConnector } from './connector';
+import { isPlaceholderConnector } from './contract';
 
 /** The secret could not be read (as opposed to read but invalid: ConnectorValidationError). */
 export class SecretReadError extends Error {
   constructor(
-    readonly code: 'SecretNotFound' | 'SecretAccessDenied' | 'SecretNotString' | 'SecretUnreadable',
+    readonly code: 'SecretNotFound' | 'SecretAccessDenied' | 'SecretNotString' | 'SecretUnreadable' | 'SecretPlaceholder',
     message: string,
   ) {
     super(message);
@@ -41,7 +42,21 @@ export async function loadConnector(secretId: string, options: LoadConnectorOpti
   if (typeof value !== 'string') {
     throw new SecretReadError('SecretNotString', `Secret ${secretId} has no SecretString (a binary secret is not supported)`);
   }
+  if (isPlaceholderConnector(parsedOrUndefined(value))) {
+    throw new SecretReadError(
+      'SecretPlaceholder',
+      `Secret ${secretId} still holds the REPLACE_ME placeholder the stack created: put the connector JSON into it (docs/deploy.md, "Store the connector")`,
+    );
+  }
   return parseConnector(value);
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function toSecretReadError(secretId: string, err: unknown): SecretReadError {

@@ -29,7 +29,7 @@ function acknowledgements(root: IConstruct): Map<string, string> {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
       for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
-        out.set(`${id.replace(/^annotation::/i, '')} @ ${c.node.path.replace(/^Nag\//, '')}`, reason);
+        out.set(`${id.replace(/^annotation::/i, '')} @ ${c.node.path.replace(/^Nag\/(Default\/)?/, '')}`, reason);
       }
     }
   }
