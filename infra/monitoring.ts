@@ -46,7 +46,6 @@ export function forwarderMetric(name: ForwarderMetricName, statistic: string, pe
     dimensionsMap: connector ? { service: FORWARDER_SERVICE, [CONNECTOR_DIMENSION]: connector } : { service: FORWARDER_SERVICE },
     statistic,
     period,
-    label: connector,
   });
 }
 
@@ -224,7 +223,7 @@ export class Monitoring extends Construct {
     );
     const named = props.connectors.filter((c) => c.dimension);
     if (named.length) {
-      const each = (name: ForwarderMetricName, statistic: string) => named.map((c) => forwarderMetric(name, statistic, period, c.dimension));
+      const each = (name: ForwarderMetricName, statistic: string) => named.map((c) => forwarderMetric(name, statistic, period, c.dimension).with({ label: `${c.dimension} ${name}` }));
       this.dashboard.addWidgets(
         graph('Events forwarded, by connector', each('EventsForwarded', 'Sum')),
         graph('Lag (s), by connector', each('LagSeconds', 'Maximum')),
