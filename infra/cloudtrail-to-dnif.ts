@@ -21,7 +21,7 @@ import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, typ
 import type { CloudTrailToDnifProps } from './cloudtrail-to-dnif-props';
 import { ConnectorSecret } from './connector-secret';
 import { Monitoring } from './monitoring';
-import { acknowledge } from './nag';
+import { acknowledge } from './acknowledge';
 import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement } from './permissions';
 import { ServiceFunction } from './service-function';
 import { resolveSettings, type ResolvedConnector, type Settings } from './settings';

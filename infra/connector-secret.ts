@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PLACEHOLDER_CONNECTOR } from '../functions/core/contract';
-import { acknowledge } from './nag';
+import { acknowledge } from './acknowledge';
 
 export interface ConnectorSecretProps {
   /** Use this secret construct as it is. */

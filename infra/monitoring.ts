@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { CONNECTOR_DIMENSION, FORWARDER_SERVICE, type ForwarderMetricName, METRICS_NAMESPACE } from '../functions/core/contract';
-import { acknowledge } from './nag';
+import { acknowledge } from './acknowledge';
 
 /** A connector the alarms watch on its own. */
 export interface MonitoredConnector {

@@ -12,7 +12,7 @@ import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-n
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { LAMBDA_ENTRIES, prebuiltCodeDir, type LambdaName } from './lambda-code';
-import { acknowledge } from './nag';
+import { acknowledge } from './acknowledge';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 

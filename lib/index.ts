@@ -12,6 +12,5 @@ export type {
   FunctionUrlAuth,
 } from '../infra/cloudtrail-to-dnif-props';
 export { ForwarderStack, type ForwarderStackProps } from '../infra/forwarder-stack';
-export { addNagChecks } from '../infra/nag';
 export { functionUrlCallerStatements } from '../infra/permissions';
 export { OptionError, optionsFromContext } from '../infra/settings';
