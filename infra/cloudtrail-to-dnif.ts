@@ -9,20 +9,20 @@
 import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, type ScheduledConnectorDetail } from '../functions/core/contract';
+import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE } from '../functions/core/contract';
 import type { CloudTrailToDnifProps } from './cloudtrail-to-dnif-props';
+import { connectorSchedule } from './connector-schedule';
 import { ConnectorSecret } from './connector-secret';
 import { Monitoring } from './monitoring';
 import { acknowledge } from './acknowledge';
-import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement } from './permissions';
+import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo } from './permissions';
 import { ServiceFunction } from './service-function';
 import { resolveSettings, type ResolvedConnector, type Settings } from './settings';
 
@@ -176,20 +176,13 @@ export class CloudTrailToDnif extends Construct {
     }
 
     s.connectors.forEach((c, i) => {
-      const interval = Duration.minutes(c.scheduleMinutes);
-      const detail: ScheduledConnectorDetail = { connector: c.name, secretId: secrets[i].secretId };
-      const schedule = new events.Rule(this.scopeOf(c), 'Schedule', {
-        description: `Runs the CloudTrail-to-DNIF forwarder${c.implicit ? '' : ` for connector ${c.name}`} every ${c.scheduleMinutes} minute(s)`,
-        schedule: events.Schedule.rate(interval),
-        targets: [
-          new targets.LambdaFunction(forwarder.fn, {
-            deadLetterQueue: this.deadLetterQueue,
-            retryAttempts: 2,
-            maxEventAge: interval,
-            // The one-connector form sends the plain scheduled event (the function reads SECRET_ID).
-            event: c.implicit ? undefined : scheduledEventWith(detail),
-          }),
-        ],
+      // Extension point: a connector with source 's3' (infra/s3-source.ts) gets its queue and
+      // handler here instead of a schedule, sharing this table, topic and dashboard.
+      const schedule = connectorSchedule(this.scopeOf(c), {
+        connector: c,
+        secretId: secrets[i].secretId,
+        forwarder: forwarder.fn,
+        deadLetterQueue: this.deadLetterQueue,
       });
       this.connectors.push({ name: c.name, secret: secrets[i].secret, schedule });
     });
@@ -260,37 +253,3 @@ export class CloudTrailToDnif extends Construct {
 
 /** A connector name as an IAM statement id part (letters and digits only). */
 export const sidPart = (name: string) => name.replace(/[^A-Za-z0-9]/g, '');
-
-/**
- * The EventBridge scheduled event as it arrives, with the connector added under `detail`
- * (`{}` in a scheduled event): an input transformer keeps every other field.
- */
-function scheduledEventWith(detail: ScheduledConnectorDetail): events.RuleTargetInput {
-  const field = (name: string) => events.EventField.fromPath(`$.${name}`);
-  return events.RuleTargetInput.fromObject({
-    version: field('version'),
-    id: events.EventField.eventId,
-    'detail-type': events.EventField.detailType,
-    source: events.EventField.source,
-    account: events.EventField.account,
-    time: events.EventField.time,
-    region: events.EventField.region,
-    resources: field('resources'),
-    detail,
-  });
-}
-
-/**
- * The on-failure destination with only sqs:SendMessage: lambda-destinations' SqsDestination
- * grants GetQueueAttributes and GetQueueUrl as well, which Lambda does not need.
- */
-function sendMessageOnlyTo(queue: sqs.IQueue): lambda.IDestination {
-  return {
-    bind: (_scope, fn) => {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({ sid: 'SendFailedRunsToDlq', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
-      );
-      return { destination: queue.queueArn };
-    },
-  };
-}

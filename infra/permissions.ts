@@ -1,6 +1,8 @@
 /** The IAM statements the two functions need beyond their logs, tracing and secret. */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /**
  * LookupEvents, used when the connector has no keys of its own (the function's role is the
@@ -61,4 +63,19 @@ export function functionUrlCallerStatements(functionArn: string): iam.PolicyStat
       conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
     }),
   ];
+}
+
+/**
+ * The on-failure destination with only sqs:SendMessage: lambda-destinations' SqsDestination
+ * grants GetQueueAttributes and GetQueueUrl as well, which Lambda does not need.
+ */
+export function sendMessageOnlyTo(queue: sqs.IQueue): lambda.IDestination {
+  return {
+    bind: (_scope, fn) => {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'SendFailedRunsToDlq', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+      );
+      return { destination: queue.queueArn };
+    },
+  };
 }

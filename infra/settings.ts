@@ -250,8 +250,10 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
       if (typeof c.name !== 'string' || !CONNECTOR_NAME_PATTERN.test(c.name)) {
         throw new OptionError(`connectors[${i}].name`, `must be 1-64 letters, digits, "-" or "_", got ${JSON.stringify(c.name)}`);
       }
-      if (seen.has(c.name.toLowerCase())) throw new OptionError(`connectors[${i}].name`, `"${c.name}" is used twice`);
-      seen.add(c.name.toLowerCase());
+      // Names become statement ids and output ids (letters and digits only): those must differ too.
+      const key = c.name.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+      if (seen.has(key)) throw new OptionError(`connectors[${i}].name`, `"${c.name}" is used twice (names must differ in more than case, "-" and "_")`);
+      seen.add(key);
       return resolve(c, false, (f) => `connectors[${i}].${f}`);
     });
   } else {
