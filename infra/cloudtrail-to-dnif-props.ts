@@ -18,6 +18,8 @@ export type ConnectorSource = 'lookup-events' | 's3';
 
 /** What one connector may set; unset values fall back to the construct-level ones. */
 export interface ConnectorDefaults {
+  /** Where the connector reads CloudTrail from. @default 'lookup-events' */
+  readonly source?: ConnectorSource;
   /** Minutes between forwarder runs of this connector (1-60). @default 5 */
   readonly scheduleMinutes?: number;
   /** Regions the functions' own role may call LookupEvents in (aws:RequestedRegion). @default any region */
@@ -44,8 +46,6 @@ export interface ConnectorOptions extends ConnectorDefaults, ConnectorSecretOpti
    * secret's `connectorName`: checkpoints and the lease are kept per connectorName.
    */
   readonly name: string;
-  /** @default 'lookup-events' */
-  readonly source?: ConnectorSource;
 }
 
 /** The construct's options that are plain values (and so may come from cdk context). */
@@ -90,7 +90,10 @@ export interface ConnectorProps extends ConnectorOptions {
 export interface CloudTrailToDnifProps extends CloudTrailToDnifOptions {
   /** The one-connector form's secret as a construct. @default secretArn, or create one */
   readonly existingSecret?: secretsmanager.ISecret;
-  /** Keep checkpoints and leases in this table (partition key `pk` string, TTL `expiresAt`). @default create one (retained on delete) */
+  /**
+   * Keep checkpoints and leases in this table (partition key `pk` string, TTL `expiresAt`); its
+   * customer managed key, if any, is granted to the forwarder. @default create one (retained on delete)
+   */
   readonly existingTable?: dynamodb.ITable;
   /** Send alarms to this topic. @default alarmTopicArn, or create an encrypted topic */
   readonly existingAlarmTopic?: sns.ITopic;

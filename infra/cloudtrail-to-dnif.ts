@@ -22,7 +22,7 @@ import { connectorSchedule } from './connector-schedule';
 import { ConnectorSecret } from './connector-secret';
 import { Monitoring } from './monitoring';
 import { acknowledge } from './acknowledge';
-import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo } from './permissions';
+import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo, tableKeyStatement } from './permissions';
 import { ServiceFunction } from './service-function';
 import { resolveSettings, type ResolvedConnector, type Settings } from './settings';
 
@@ -122,6 +122,7 @@ export class CloudTrailToDnif extends Construct {
       ...network,
     });
     forwarder.fn.addToRolePolicy(checkpointStatement(this.table));
+    if (this.table.encryptionKey) forwarder.fn.addToRolePolicy(tableKeyStatement(this.table.encryptionKey));
     // A failed run is not retried: the next scheduled run resumes from the checkpoint. A run
     // that waited longer than one interval is superseded by the next one.
     forwarder.fn.configureAsyncInvoke({

@@ -1,6 +1,8 @@
 /** The IAM statements the two functions need beyond their logs, tracing and secret. */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
@@ -30,6 +32,16 @@ export function checkpointStatement(table: dynamodb.ITable): iam.PolicyStatement
       'dynamodb:DeleteItem',
     ],
     resources: [table.tableArn],
+  });
+}
+
+/** A given table's customer managed key, used through DynamoDB only (no wildcard actions). */
+export function tableKeyStatement(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'CheckpointTableKey',
+    actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
   });
 }
 

@@ -30,6 +30,7 @@ const fromContract = (s: { min: number; max: number; default: number }): Spec =>
 
 /** Options a connector may set for itself; the same names at the top level are the defaults. */
 const CONNECTOR_SPECS = {
+  source: { kind: 'string', oneOf: ['lookup-events', 's3'] },
   scheduleMinutes: { kind: 'number', min: 1, max: 60, default: 5 },
   regions: { kind: 'list', pattern: REGION_PATTERN, what: 'AWS region codes such as us-east-1' },
   secretArn: { kind: 'string', pattern: arn('secretsmanager', '[a-z0-9-]+:\\d{12}:secret:[\\w/+=.@-]+'), what: 'a Secrets Manager secret ARN' },
@@ -58,8 +59,7 @@ export const OPTION_SPECS = {
 export type OptionName = keyof typeof OPTION_SPECS;
 
 /** Connector fields beyond the shared options. */
-const CONNECTOR_OWN_FIELDS = ['name', 'source'] as const;
-export const CONNECTOR_SOURCES = ['lookup-events', 's3'] as const;
+const CONNECTOR_OWN_FIELDS = ['name'] as const;
 
 /** Checks one value against its option; returns it (numbers as numbers) or throws OptionError. */
 export function checkOption(option: string, spec: Spec, value: unknown): unknown {
@@ -102,7 +102,6 @@ export function checkConnector(c: ConnectorOptions, i: number): void {
     if (!known.includes(key)) throw new OptionError(where(key), `is not a connector option${didYouMean(key, known)}`);
   }
   for (const [name, spec] of Object.entries(CONNECTOR_SPECS)) checkOption(where(name), spec, (c as unknown as Record<string, unknown>)[name]);
-  checkOption(where('source'), { kind: 'string', oneOf: CONNECTOR_SOURCES }, c.source);
 }
 
 /**
@@ -218,7 +217,7 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
     if (c.existingSecret && (c.secretArn || c.secretName)) {
       throw new OptionError(where('existingSecret'), 'is the secret itself: give it, or secretArn/secretName, not both');
     }
-    const source = c.source ?? 'lookup-events';
+    const source = c.source ?? o.source ?? 'lookup-events';
     if (source === 's3') {
       // Extension point: the trail-file source (infra/s3-source.ts) plugs in here and in
       // CloudTrailToDnif.addConnector.

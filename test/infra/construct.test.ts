@@ -123,6 +123,7 @@ describe('connector checks', () => {
     [{ connectors: [{ name: 'a', scheduleMinute: 10 } as never] }, /connectors\[0\].scheduleMinute is not a connector option \(did you mean "scheduleMinutes"\?\)/],
     [{ connectors: [{ name: 'a', source: 'ftp' as never }] }, /connectors\[0\].source must be lookup-events or s3/],
     [{ connectors: [{ name: 'a', source: 's3' as const }] }, /connectors\[0\].source "s3" is not available yet/],
+    [{ source: 's3' as const }, /Option source "s3" is not available yet/],
     [{ secretArn: ARN_A, connectors: [{ name: 'a' }] }, /secretArn is for the one-connector form/],
     [{ connectors: [{ name: 'a', scheduleMinutes: 0 }] }, /connectors\[0\].scheduleMinutes must be a whole number from 1 to 60/],
   ])('%o is refused', (options, message) => {
@@ -134,7 +135,10 @@ describe('connector checks', () => {
 describe('what a user brings', () => {
   const { template, forwarder, app } = inApp((stack) => ({
     existingSecret: new secretsmanager.Secret(stack, 'MySecret'),
-    existingTable: new dynamodb.Table(stack, 'MyTable', { partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING } }),
+    existingTable: new dynamodb.Table(stack, 'MyTable', {
+      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+      encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
+    }),
     existingAlarmTopic: new sns.Topic(stack, 'MyTopic'),
     vpc: new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 }),
     namePrefix: 'secops',
@@ -149,6 +153,13 @@ describe('what a user brings', () => {
     expect(env.CHECKPOINT_TABLE).toEqual({ Ref: expect.stringMatching(/^MyTable/) });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { AlarmName: 'secops-ForwarderErrors', AlarmActions: [{ Ref: Match.stringLikeRegexp('^MyTopic') }] });
     expect(forwarder.connectors[0].secret.node.path).toBe('Sec/MySecret');
+  });
+
+  it('lets the forwarder use the given table key', () => {
+    const forwarderPolicies = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: Match.stringLikeRegexp('^DnifForwarderRole') }] } }));
+    const kms = forwarderPolicies.flatMap((p) => p.Properties.PolicyDocument.Statement).filter((st: { Action: unknown }) => JSON.stringify(st.Action).includes('kms:Encrypt'));
+    expect(kms).toHaveLength(1);
+    expect(kms[0].Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^MyTableKey/), 'Arn'] });
   });
 
   it('runs both functions in the VPC private subnets, with the network-interface permissions and no managed policy', () => {
