@@ -49,6 +49,7 @@ describe.each([
   ['default', {}],
   ['every option', FULL],
   ['imported secret and topic', { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dnif', alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops' }],
+  ['two connectors, one secret created', { connectors: [{ name: 'prod' }, { name: 'audit', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dnif' }], noEventsAlarmHours: 6 }],
 ])('%s stack', (_name, options: ForwarderStackProps) => {
   it('has no unacknowledged AwsSolutions or Serverless finding, error or warning', () => {
     expect(findings(appWith(options))).toEqual([]);
