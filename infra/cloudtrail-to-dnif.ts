@@ -16,7 +16,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE } from '../functions/core/contract';
+import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, NUMBER_SETTINGS, TEST_CONNECTION_SERVICE } from '../functions/core/contract';
 import type { CloudTrailToDnifProps } from './cloudtrail-to-dnif-props';
 import { connectorSchedule } from './connector-schedule';
 import { ConnectorSecret } from './connector-secret';
@@ -112,10 +112,8 @@ export class CloudTrailToDnif extends Construct {
         // The default connector; a named connector's schedule names its own secret in the event.
         [ENV.secretId]: secrets[0].secretId,
         [ENV.checkpointTable]: this.table.tableName,
-        LATENESS_SECONDS: String(s.latenessSeconds),
-        BACKFILL_SECONDS: String(s.backfillSeconds),
-        BATCH_MAX_EVENTS: String(s.batchMaxEvents),
-        BATCH_MAX_BYTES: String(s.batchMaxBytes),
+        // LATENESS_SECONDS, BACKFILL_SECONDS, BATCH_MAX_EVENTS, BATCH_MAX_BYTES: the contract's settings with an option.
+        ...settingsEnvironment(s),
         POWERTOOLS_SERVICE_NAME: FORWARDER_SERVICE,
         ...powertools,
       },
@@ -250,6 +248,14 @@ export class CloudTrailToDnif extends Construct {
         'used when the connector has no access key of its own and reads CloudTrail with the function role.',
     );
   }
+}
+
+/** The environment variables of the contract's settings that the construct has an option for. */
+function settingsEnvironment(s: Settings): Record<string, string> {
+  const values = s as unknown as Record<string, number>;
+  return Object.fromEntries(
+    Object.values(NUMBER_SETTINGS).flatMap((setting) => ('option' in setting ? [[setting.env, String(values[setting.option])]] : [])),
+  );
 }
 
 /** A connector name as an IAM statement id part (letters and digits only). */
