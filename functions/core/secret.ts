@@ -5,6 +5,7 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Connector, parseConnector } from './connector';
 import { isPlaceholderConnector } from './contract';
+import { secretScrubber } from './scrub';
 
 /** The secret could not be read (as opposed to read but invalid: ConnectorValidationError). */
 export class SecretReadError extends Error {
@@ -48,7 +49,20 @@ export async function loadConnector(secretId: string, options: LoadConnectorOpti
       `Secret ${secretId} still holds the REPLACE_ME placeholder the stack created: put the connector JSON into it (docs/deploy.md, "Store the connector")`,
     );
   }
-  return parseConnector(value);
+  try {
+    const connector = parseConnector(value);
+    // From now on no log line, summary or thrown error of this process shows its secrets.
+    secretScrubber.addConnector(connector);
+    return connector;
+  } catch (err) {
+    // Invalid: any string in it may be a secret in the wrong field.
+    try {
+      secretScrubber.addLikelySecretsOf(JSON.parse(value));
+    } catch {
+      secretScrubber.add([value]);
+    }
+    throw err;
+  }
 }
 
 function parsedOrUndefined(text: string): unknown {

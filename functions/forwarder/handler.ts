@@ -12,6 +12,7 @@ import type { Connector } from '../core/connector';
 import { logger } from '../core/logger';
 import { CONNECTOR_DIMENSION, type ScheduledConnectorDetail } from '../core/contract';
 import { MetricName, metrics, MetricUnit } from '../core/metrics';
+import { secretScrubber } from '../core/scrub';
 import { loadConnector, SecretReadError } from '../core/secret';
 import { createSink } from '../core/sink/create-sink';
 import { Deadline } from '../core/time';
@@ -62,9 +63,8 @@ export const handler = async (event: unknown, context: Context): Promise<Forward
         logger,
       });
     } finally {
-      // Syslog: confirm what was written and close the connection. Events are checkpointed by
-      // now, so a failure here cannot be retried by the next run: say so loudly.
-      await sink.close?.().catch((err: unknown) => logger.error('Closing the DNIF sink failed', { error: (err as Error).message, code: (err as Error).name }));
+      // Every batch was confirmed (or failed) inside send; close only releases what is open.
+      await sink.close?.().catch((err: unknown) => logger.warn('Closing the DNIF sink failed', { code: (err as Error).name }));
     }
   };
 
@@ -91,7 +91,7 @@ export const handler = async (event: unknown, context: Context): Promise<Forward
     }
     recordRunMetrics(summary);
     logger.info('Run finished', { summary });
-    return summary;
+    return secretScrubber.deep(summary);
   } catch (err) {
     metrics.addMetric(MetricName.RunsFailed, MetricUnit.Count, 1);
     if (err instanceof ForwarderRunError) {
@@ -100,7 +100,8 @@ export const handler = async (event: unknown, context: Context): Promise<Forward
     } else {
       logger.error('Run failed', { error: (err as Error).message, code: (err as Error).name });
     }
-    throw err;
+    // What Lambda records (and the dead-letter queue keeps): no secret in its message or stack.
+    throw secretScrubber.error(err as Error);
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -24,7 +24,7 @@ import {
 import { classifyConnectorError, DNIF, unknownFailure, type Failure } from './error-codes';
 import { parseRequest } from './request';
 import { buildResponse } from './response';
-import { Scrubber } from './scrub';
+import { Scrubber } from '../core/scrub';
 import { withTimeout } from './timeout';
 
 export interface TestConnectionSettings {
@@ -142,7 +142,7 @@ async function runChecks(connector: Connector, timeoutMs: number): Promise<Check
   const dnif = connector.http
     ? dnifHttpCheck(connector.http, timeoutMs)
     : connector.syslog
-      ? dnifSyslogCheck(connector.syslog, timeoutMs)
+      ? dnifSyslogCheck(connector.syslog, timeoutMs, connector.name)
       : undefined;
   const [credentials, cloudTrail, dnifResult] = await Promise.all([
     awsCredentialsCheck(connector, timeoutMs),
