@@ -1,5 +1,6 @@
 import { RateLimiter } from '../../functions/core/source/rate-limiter';
-import { backoffDelayMs, Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
+import { backoffDelayMs } from '../../functions/core/retry';
 
 describe('RateLimiter', () => {
   it('never lets more than the rate through in any 1-second window', async () => {
