@@ -11,7 +11,7 @@ import type { Connector } from '../core/connector';
 import { compileFilters } from '../core/filters';
 import { classify, type Classification } from '../core/errors/classify';
 import { CloudTrailSource, createCloudTrailClient } from '../core/source/cloudtrail-source';
-import { accountKeyOf, credentialsFor } from '../core/source/credentials';
+import { limiterKeyOf, credentialsFor } from '../core/source/credentials';
 import { limiterFor } from '../core/source/rate-limiter';
 import { secretScrubber } from '../core/scrub';
 import type { Sink } from '../core/sink/sink';
@@ -51,7 +51,8 @@ export class ForwarderRunError extends Error {
   }
 }
 
-export interface ForwardOptions {
+/** The inputs of one forward run (not ForwarderOptions, the stack's props). */
+export interface ForwardRunInputs {
   config: ForwarderConfig;
   connector: Connector;
   doc: DynamoDBDocumentClient;
@@ -66,7 +67,10 @@ export interface ForwardOptions {
   now?: () => number;
 }
 
-export async function forward(options: ForwardOptions): Promise<ForwarderSummary> {
+/** @deprecated the old name of ForwardRunInputs. */
+export type ForwardOptions = ForwardRunInputs;
+
+export async function forward(options: ForwardRunInputs): Promise<ForwarderSummary> {
   const { connector, config } = options;
   const startedAt = Date.now();
   const store = new CheckpointStore(options.doc, config.checkpointTable, connector.name);
@@ -96,7 +100,7 @@ export async function forward(options: ForwardOptions): Promise<ForwarderSummary
       new CloudTrailSource({
         region,
         client: createCloudTrailClient(region, credentialsFor(connector.aws, region)),
-        limiter: limiterFor(accountKeyOf(connector.aws), region, config.lookupRatePerSecond),
+        limiter: limiterFor(limiterKeyOf(connector.aws), region, config.lookupRatePerSecond),
       }));
 
   const failures: Classification[] = [];

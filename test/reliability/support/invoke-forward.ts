@@ -21,7 +21,7 @@ import type { OutgoingRecord } from '../../../functions/core/sink/records';
 import type { SendStats, Sink } from '../../../functions/core/sink/sink';
 import { SyslogSink } from '../../../functions/core/sink/syslog-sink';
 import { CloudTrailSource, createCloudTrailClient, type SliceResult } from '../../../functions/core/source/cloudtrail-source';
-import { accountKeyOf, credentialsFor } from '../../../functions/core/source/credentials';
+import { limiterKeyOf, credentialsFor } from '../../../functions/core/source/credentials';
 import { limiterFor } from '../../../functions/core/source/rate-limiter';
 import { forward, ForwarderRunError, type ForwarderSummary } from '../../../functions/forwarder/forward';
 import type { DeliveryLedger } from './delivery-ledger';
@@ -86,7 +86,7 @@ export class ForwardInvoker {
             {
               region,
               client: createCloudTrailClient(region, credentialsFor(connector.aws, region)),
-              limiter: limiterFor(accountKeyOf(connector.aws), region, config.lookupRatePerSecond),
+              limiter: limiterFor(limiterKeyOf(connector.aws), region, config.lookupRatePerSecond),
               random: rng(seedFor(`${this.d.name}/${region}/${run.id}`)),
             },
             run,
