@@ -1,7 +1,7 @@
 /**
  * What an AWS SDK error means for us, by its error code (name): throttling, credentials that
  * a rotation may fix, or a fault worth another try. The forwarder and test connection both
- * read these; test connection adds its user-facing messages on top (test-connection/error-codes.ts).
+ * read these; test connection adds its user-facing messages on top (test-connection/failures/).
  */
 import { NETWORK_ERROR_CODES } from './network';
 
