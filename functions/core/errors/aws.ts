@@ -24,6 +24,7 @@ export const isThrottleError = (err: unknown): boolean => THROTTLE_CODES.has((er
 export function isTransientAwsError(err: unknown): boolean {
   const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string };
   if (e.$fault === 'server') return true;
+  // A socket error; a reset in the middle of an answer carries the 200 already read.
   if (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code)) return true;
   const status = e.$metadata?.httpStatusCode;
   if (status !== undefined && status >= 500) return true;

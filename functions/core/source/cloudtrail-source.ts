@@ -13,7 +13,6 @@ import type { SourceEvent } from '../event';
 
 export { SourceError };
 
-
 export interface SliceResult {
   events: SourceEvent[];
   pages: number;
