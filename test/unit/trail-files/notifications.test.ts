@@ -26,6 +26,10 @@ describe('parseMessageBody', () => {
   it('reads an EventBridge "Object Created" event', () => {
     const body = JSON.stringify({ version: '0', source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: 'b' }, object: { key: ENCODED, etag: 'e1', size: 5 } } });
     expect(parseMessageBody(body).objects).toEqual([{ bucket: 'b', key: KEY, etag: 'e1', size: 5 }]);
+    // ... and with the key as it is, which EventBridge sends by default.
+    const plainKey = 'my trails/AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/f.json.gz';
+    const plain = JSON.stringify({ source: 'aws.s3', 'detail-type': 'Object Created', detail: { bucket: { name: 'b' }, object: { key: plainKey } } });
+    expect(parseMessageBody(plain).objects[0].key).toBe(plainKey);
   });
 
   it('ignores s3:TestEvent and events other than ObjectCreated:*', () => {
