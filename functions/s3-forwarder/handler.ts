@@ -5,20 +5,18 @@
  * `{"replay":{...}}` replays a time range through the same ledger (replay.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ObjectLedger } from '../core/checkpoint/object-ledger';
 import { loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
-import type { Connector } from '../core/connector';
 import { compileFilters } from '../core/filters';
 import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import { createSink } from '../core/sink/create-sink';
 import type { Sink } from '../core/sink/sink';
-import { credentialsFor } from '../core/source/credentials';
 import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
+import { resetS3Clients, s3ClientFor } from '../core/source/trail-files/s3-client';
 import { Deadline } from '../core/time';
 import { processMessages, emptyS3Summary } from './process-messages';
 import { QueueSender } from './queue';
@@ -28,7 +26,6 @@ import { recordS3Metrics } from './s3-metrics';
 let config: S3ForwarderConfig | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 let queue: QueueSender | undefined;
-const s3Clients = new Map<string, S3Client>();
 /** Set after DNIF refused our credentials: the next invocation reads the secret afresh (rotation). */
 let refetchSecret = false;
 
@@ -37,20 +34,8 @@ export function resetS3ForwarderState(): void {
   config = undefined;
   doc = undefined;
   queue = undefined;
-  s3Clients.clear();
+  resetS3Clients();
   refetchSecret = false;
-}
-
-/** One S3 client per connector identity: the connector's keys or role read the bucket. */
-export function s3ClientFor(connector: Connector): S3Client {
-  const id = `${connector.name}|${connector.aws.accessKeyId ?? ''}|${connector.aws.roleArn ?? ''}`;
-  let client = s3Clients.get(id);
-  if (!client) {
-    const region = connector.regions[0];
-    client = new S3Client({ region, credentials: credentialsFor(connector.aws, region), followRegionRedirects: true });
-    s3Clients.set(id, client);
-  }
-  return client;
 }
 
 /** What a direct invoke for replay sends. */

@@ -89,3 +89,30 @@ async function* pages(s3: S3Client, bucket: string, prefix: string, delimiter?: 
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
 }
+
+/**
+ * The newest log file of one account and region of the trail (the connector's region when the
+ * trail has it), found by descending the newest year, month and day: a handful of list calls.
+ */
+export async function newestTrailFile(s3: S3Client, bucket: string, prefix: string, preferRegion?: string): Promise<ListedObject | undefined> {
+  const base = `${prefix ? `${prefix}/` : ''}AWSLogs/`;
+  const accounts: string[] = [];
+  for (const p of await folders(s3, bucket, base)) {
+    if (/\/o-[a-z0-9]+\/$/.test(p)) accounts.push(...(await folders(s3, bucket, p)));
+    else accounts.push(p);
+  }
+  for (const account of accounts.slice(0, 5)) {
+    const regions = await folders(s3, bucket, `${account}CloudTrail/`);
+    const region = regions.find((r) => preferRegion && r.endsWith(`/${preferRegion}/`)) ?? regions[0];
+    if (!region) continue;
+    let level = region;
+    for (let depth = 0; depth < 3; depth++) {
+      const next = (await folders(s3, bucket, level)).sort().pop();
+      if (!next) break;
+      level = next;
+    }
+    const files = (await objects(s3, bucket, level)).filter((o) => parseTrailKey(o.key).kind === 'log');
+    if (files.length > 0) return files.sort((a, b) => (a.key < b.key ? -1 : 1))[files.length - 1];
+  }
+  return undefined;
+}
