@@ -15,8 +15,10 @@ import { startSts, type StsStandIn } from './sts';
 
 export * from './clock';
 export * from './cloudtrail';
+export * from './cloudtrail-trails';
 export * from './dnif-receiver';
 export * from './dynamodb';
+export * from './event-source-mapping';
 export * from './fixtures';
 export * from './lambda';
 export * from './s3';
@@ -27,6 +29,7 @@ export * from './sqs';
 export * from './sts';
 export * from './syslog-receiver';
 export * from './trail-files';
+export * from './trail-digests';
 
 export interface StandInsOptions {
   /** AWS_REGION of the function, and the connector's region. Default us-east-1. */

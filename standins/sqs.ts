@@ -22,7 +22,7 @@ export type SqsOperation =
 export type SqsFault =
   | { kind: 'internal'; status?: 500 | 503 }
   | { kind: 'delay'; ms: number }
-  /** ReceiveMessage returns messages but leaves them visible: the next receive gets them again. */
+  /** The next ReceiveMessage that returns messages leaves them visible: the receive after gets them again. */
   | { kind: 'duplicate' };
 
 export interface SqsFaultTarget {
@@ -77,6 +77,12 @@ export interface SqsStandIn {
   clearFaults(): void;
   stats(): SqsStats;
   resetStats(): void;
+  /**
+   * End waiting ReceiveMessage calls (of one key, or all) with no messages, at once. A client
+   * that aborts its long poll closes the socket only a little later; a poller that stops calls this
+   * so no message goes to a receiver that is no longer there.
+   */
+  endLongPolls(accessKeyId?: string): void;
   /** Empty every queue; faults and stats cleared. */
   reset(): void;
   close(): Promise<void>;
@@ -99,6 +105,7 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
   let stats = emptyStats();
   let baseUrl = '';
   const lastPurge = new Map<string, number>();
+  const longPolls = new Set<{ accessKeyId: string; end: () => void }>();
 
   const find = (ref: string): SqsQueue | undefined => {
     if (queues.has(ref)) return queues.get(ref);
@@ -122,8 +129,11 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     return q;
   }
 
-  function takeFault(operation: SqsOperation, queue?: string): SqsFault | undefined {
-    const i = faults.findIndex((f) => (!f.operation || f.operation === operation) && (!f.queue || f.queue === queue));
+  /** `duplicate` faults wait for a receive that returns messages; the rest apply to the next matching request. */
+  function takeFault(operation: SqsOperation, queue: string | undefined, duplicate = false): SqsFault | undefined {
+    const i = faults.findIndex(
+      (f) => (f.kind === 'duplicate') === duplicate && (!f.operation || f.operation === operation) && (!f.queue || f.queue === queue),
+    );
     if (i < 0) return undefined;
     const f = faults[i];
     if (--f.remaining <= 0) faults.splice(i, 1);
@@ -170,7 +180,7 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     return { Successful, Failed };
   }
 
-  async function receiveMessage(call: JsonCall, q: SqsQueue, fault: SqsFault | undefined): Promise<unknown> {
+  async function receiveMessage(call: JsonCall, q: SqsQueue): Promise<unknown> {
     const i = call.input;
     const max = (i.MaxNumberOfMessages as number | undefined) ?? 1;
     if (!Number.isInteger(max) || max < 1 || max > 10) {
@@ -187,9 +197,15 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     const deadline = clock.now() + wait * 1000;
     const gone = new AbortController();
     call.res.once('close', () => gone.abort());
+    const poll = { accessKeyId: call.principal.accessKeyId, end: () => gone.abort() };
+    longPolls.add(poll);
+    call.res.once('close', () => longPolls.delete(poll));
     for (;;) {
-      const got = q.receive(max, visibility, moveToDlq(q), fault?.kind === 'duplicate');
-      if (got.length > 0 || clock.now() >= deadline || gone.signal.aborted) {
+      // A receiver that hung up (or whose key was deleted meanwhile) gets nothing: no message may vanish into a dead socket.
+      if (gone.signal.aborted || call.req.socket.destroyed || !opts.registry.get(call.principal.accessKeyId)) return {};
+      const duplicate = q.counts().visible > 0 && takeFault('ReceiveMessage', q.info.name, true) !== undefined;
+      const got = q.receive(max, visibility, moveToDlq(q), duplicate);
+      if (got.length > 0 || clock.now() >= deadline) {
         stats.received += got.length;
         if (got.length === 0) stats.emptyReceives++;
         return receiveOutput(got, i as ReceiveFilter);
@@ -205,7 +221,7 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     }
   }
 
-  const op = (action: string, fn: (call: JsonCall, q: SqsQueue, fault: SqsFault | undefined) => unknown): JsonOperation => ({
+  const op = (action: string, fn: (call: JsonCall, q: SqsQueue) => unknown): JsonOperation => ({
     action,
     async handle(call) {
       const name = call.operation as SqsOperation;
@@ -215,7 +231,7 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
       if (fault?.kind === 'delay') await sleep(fault.ms);
       if (fault?.kind === 'internal') throw new AwsError('InternalFailure', 'We encountered an internal error. Please try again.', fault.status ?? 500);
       try {
-        return await fn(call, q, fault);
+        return await fn(call, q);
       } catch (e) {
         throw wrap(e);
       }
@@ -321,6 +337,9 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
       return { ...c, total: c.visible + c['in-flight'] + c.delayed };
     },
     purge: (queue) => must(queue).purge(),
+    endLongPolls(accessKeyId) {
+      for (const p of longPolls) if (accessKeyId === undefined || p.accessKeyId === accessKeyId) p.end();
+    },
     injectFault({ times = 1, ...fault }) {
       if (times < 1) throw new Error('times must be at least 1');
       faults.push({ ...fault, remaining: times } as QueuedFault);
