@@ -44,7 +44,11 @@ export interface ReplayEvent {
 }
 
 /** Everything forwardObject needs for this invocation, and the sink to close after. */
-export async function invocationDeps(settings: S3ForwarderConfig, context: Context, endsAtMs: number): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
+export async function invocationDeps(settings: S3ForwarderConfig, context: Context): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
+  // The deadline follows the context's own clock (what Lambda will enforce), not a copy of it.
+  const atStart = context.getRemainingTimeInMillis();
+  const deadline = new Deadline(atStart, settings.deadlineReserveMs, () => atStart - context.getRemainingTimeInMillis());
+  const leaseUntilMs = Date.now() + atStart;
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
   refetchSecret = false;
@@ -55,13 +59,13 @@ export async function invocationDeps(settings: S3ForwarderConfig, context: Conte
       s3: s3ClientFor(connector),
       ledger: new ObjectLedger(doc, settings.checkpointTable, connector.name),
       sink,
-      deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
+      deadline,
       limits: { maxEvents: settings.batchMaxEvents, maxBytes: settings.batchMaxBytes },
       keep: compileFilters(connector.filters),
       connectorName: connector.name,
       flatten: connector.flatten,
       owner: context.awsRequestId,
-      leaseUntilMs: endsAtMs,
+      leaseUntilMs,
       logger,
     },
   };
@@ -75,12 +79,11 @@ export async function handler(event: SQSEvent | ReplayEvent, context: Context): 
   const settings = config;
   const sender = queue;
   logger.addContext(context);
-  const endsAtMs = Date.now() + context.getRemainingTimeInMillis();
   const summary = emptyS3Summary();
   const startedAt = Date.now();
   try {
     const request = 'replay' in event ? parseReplayRequest(event.replay) : undefined;
-    const { deps, sink } = await invocationDeps(settings, context, endsAtMs);
+    const { deps, sink } = await invocationDeps(settings, context);
     try {
       if (request) {
         const result = await replay(request, { s3: deps.s3, forward: (o) => forwardObject(o, deps), deadline: deps.deadline });
