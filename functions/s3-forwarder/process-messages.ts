@@ -127,10 +127,12 @@ export async function processMessages(records: SQSRecord[], deps: MessageRunDeps
       if (outcome.status === 'continued' && outcome.continuedBecause === 'lease-held') {
         held.push(known);
         heldDelay = Math.max(heldDelay, Math.ceil((outcome.retryAfterMs ?? 0) / 1000) + 1);
-      } else if (outcome.status === 'continued') {
+      } else if (outcome.status === 'continued' && !(outcome.forwarded === 0 && outcome.sinkErrors > 0)) {
         stop = 'deadline';
         later.push(known);
-      } else if (outcome.status === 'failed' && isDeliveryFailure(outcome.code)) {
+      } else if (outcome.status === 'continued' || (outcome.status === 'failed' && isDeliveryFailure(outcome.code))) {
+        // DNIF did not take anything before the deadline (still retrying): an outage, not progress.
+        outcome.code ??= 'DnifUnavailable';
         stop = 'dnif-unavailable';
         later.push(known);
         count(summary.dnifErrors, outcome.code);
