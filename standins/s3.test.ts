@@ -132,6 +132,12 @@ describe('S3 stand-in', () => {
     for await (const page of paginateListObjectsV2({ client: c, pageSize: 2 }, { Bucket: BUCKET })) all.push(...(page.Contents ?? []).map((o) => o.Key as string));
     expect(all).toEqual(['AWSLogs/1/CloudTrail-Digest/x', 'AWSLogs/1/CloudTrail/a', 'AWSLogs/1/CloudTrail/b', 'AWSLogs/2/CloudTrail/c', 'AWSLogs/3/x', 'other']);
 
+    // A key equal to the prefix is listed; start-after before the prefix does not widen it.
+    s3.putObject(BUCKET, 'AWSLogs/2/', 'dir marker');
+    expect((await list({ Prefix: 'AWSLogs/2/', StartAfter: 'AWSLogs/1/zzz' })).Contents?.map((o) => o.Key)).toEqual(['AWSLogs/2/', 'AWSLogs/2/CloudTrail/c']);
+    expect((await list({ Prefix: 'AWSLogs/2/', StartAfter: 'AWSLogs/2/' })).Contents?.map((o) => o.Key)).toEqual(['AWSLogs/2/CloudTrail/c']);
+    expect((await list({ Prefix: 'AWSLogs/9/' })).KeyCount).toBe(0);
+
     await expect(list({ ContinuationToken: 'forged' })).rejects.toMatchObject({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } });
   });
 

@@ -9,6 +9,7 @@
  * ListObjectsV2, HeadBucket. Objects live in memory (see s3-store.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { FaultQueue } from './fault-queue';
 import { closeServer, header, listenLoopback, readBody, sleep } from './http';
 import { decodePutPayload } from './s3-payload';
 import { InvalidContinuationToken, S3Store, type BucketInfo, type PutOptions, type StoredObject } from './s3-store';
@@ -107,7 +108,6 @@ export interface S3StandIn {
   close(): Promise<void>;
 }
 
-type QueuedFault = S3Fault & S3FaultTarget & { remaining: number };
 const LOG_LIMIT = 10_000;
 
 export async function startS3(opts: S3Options): Promise<S3StandIn> {
@@ -115,7 +115,7 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
   const defaultAccountId = opts.defaultAccountId ?? '111122223333';
   const store = new S3Store();
   const listeners = new Set<(e: ObjectCreated) => void>();
-  const faults: QueuedFault[] = [];
+  const faults = new FaultQueue<S3Fault & S3FaultTarget>();
   let stats: S3Stats = { requests: 0, operations: {}, errors: {}, faultsApplied: 0, bytesServed: 0 };
   let log: S3RequestRecord[] = [];
   const resetStats = () => {
@@ -131,17 +131,14 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
   }
 
   function takeFault(operation: S3Operation, bucket?: string, key?: string): S3Fault | undefined {
-    const i = faults.findIndex(
+    const f = faults.take(
       (f) =>
         (!f.operation || f.operation === operation) &&
         (!f.bucket || f.bucket === bucket) &&
         (f.key === undefined || f.key === key) &&
         (f.keyPrefix === undefined || (key ?? '').startsWith(f.keyPrefix)),
     );
-    if (i < 0) return undefined;
-    const f = faults[i];
-    if (--f.remaining <= 0) faults.splice(i, 1);
-    stats.faultsApplied++;
+    if (f) stats.faultsApplied++;
     return f;
   }
 
@@ -358,18 +355,15 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    injectFault({ times = 1, ...fault }) {
-      if (times < 1) throw new Error('times must be at least 1');
-      faults.push({ ...fault, remaining: times } as QueuedFault);
-    },
-    pendingFaults: () => faults.reduce((n, f) => n + f.remaining, 0),
-    clearFaults: () => void faults.splice(0),
+    injectFault: (fault) => faults.inject(fault),
+    pendingFaults: () => faults.pending(),
+    clearFaults: () => faults.clear(),
     stats: () => structuredClone(stats),
     requestLog: () => [...log],
     resetStats,
     reset() {
       store.clear();
-      faults.splice(0);
+      faults.clear();
       resetStats();
     },
     close: () => closeServer(server),
