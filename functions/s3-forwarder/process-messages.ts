@@ -13,7 +13,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { ObjectOutcome } from '../core/source/trail-files/forward-object';
+import type { ObjectCounts, ObjectOutcome } from '../core/source/trail-files/forward-object';
 import { isDeliveryFailure } from '../core/source/trail-files/forward-object';
 import {
   continuationBody,
@@ -38,20 +38,13 @@ export interface MessageRunDeps {
   now?: () => number;
 }
 
-export interface S3RunSummary {
+export interface S3RunSummary extends Omit<ObjectCounts, 'records'> {
   messages: number;
   objects: number;
   delivered: number;
   alreadyDelivered: number;
   continued: number;
   failed: number;
-  forwarded: number;
-  duplicatesSkipped: number;
-  filtered: number;
-  truncated: number;
-  unparsed: number;
-  batches: number;
-  sinkErrors: number;
   skippedDigests: number;
   skippedOther: number;
   ignoredEvents: number;

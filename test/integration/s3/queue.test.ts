@@ -5,48 +5,17 @@
  * duplicate deliveries), DNIF receives. The SQS clock runs 10x: a 30 s function timeout is 3 s.
  * The dead-letter path is in queue-dlq.test.ts.
  */
-import { handler, resetS3ForwarderState } from '../../../functions/s3-forwarder/handler';
-import { resetSecretCache } from '../../../functions/core/secret';
-import {
-  buildTrailFiles, putTrailFiles, routeNotifications, StandInClock, startEventSourceMapping, type EventSourceMapping,
-} from '../../../standins';
+import { buildTrailFiles, putTrailFiles, StandInClock } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
+import { clearQueueEnv, queueSetUp, settle } from './queue-setup';
 
 const SCALE = 10;
-const TIMEOUT_S = 30;
 const env = useStandIns({ sqsClock: new StandInClock({ scale: SCALE }) });
 const ACCOUNTS = ['111111111111', '222222222222', '333333333333'];
-let seq = 0;
-
-function setUp(beforeStart?: (bucket: string) => void) {
-  const s = env();
-  const n = ++seq;
-  const bucket = `org-trail-${n}`;
-  s.s3.createBucket(bucket);
-  s.sqs.createQueue(`dlq-${n}`);
-  const queue = s.sqs.createQueue(`trail-files-${n}`, { visibilityTimeoutSeconds: 6 * TIMEOUT_S, deadLetter: { queue: `dlq-${n}`, maxReceiveCount: 5 } });
-  s.dnif.normal();
-  s.dnif.clear();
-  s.putConnectorSecret(s.connector({ connectorName: `queue-${n}` }));
-  // Clock seconds: 6 s of the 30 s are kept for handing work on.
-  Object.assign(process.env, { DEADLINE_RESERVE_MS: '6000', DNIF_OUTAGE_BACKOFF_SECONDS: '5' });
-  resetS3ForwarderState();
-  resetSecretCache();
-  const unroute = routeNotifications(s.s3, s.sqs, { bucket, queue: queue.name });
-  beforeStart?.(bucket);
-  const esm = startEventSourceMapping({ sqs: s.sqs, registry: s.registry, queue: queue.name, handler, functionTimeoutSeconds: TIMEOUT_S, maximumConcurrency: 2 });
-  return { s, bucket, queue, dlq: `dlq-${n}`, esm, stop: async () => { unroute(); await esm.stop(); } };
-}
-
-async function settle(esm: EventSourceMapping): Promise<void> {
-  await esm.drain({ timeoutMs: 45_000 });
-}
+const setUp = (beforeStart?: (bucket: string) => void) => queueSetUp(env(), { beforeStart });
 
 describe('S3 source through SQS and the event source mapping', () => {
-  afterAll(() => {
-    delete process.env.DEADLINE_RESERVE_MS;
-    delete process.env.DNIF_OUTAGE_BACKOFF_SECONDS;
-  });
+  afterAll(clearQueueEnv);
 
   it('delivers every record of an org trail exactly once, with notifications repeated; digests and other keys acknowledged', async () => {
     const { s, bucket, queue, dlq, esm, stop } = setUp();
