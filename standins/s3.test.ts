@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -168,6 +169,8 @@ describe('S3 stand-in', () => {
     await expect(text(client({ ...user, secretAccessKey: 'wrong' }), 'k')).rejects.toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
     await expect(text(client({ accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' }), 'k')).rejects.toMatchObject({ name: 'InvalidAccessKeyId' });
     await expect(text(client(user, 'us-east-1'), 'k')).rejects.toMatchObject({ name: 'AuthorizationHeaderMalformed', Region: 'eu-west-1' });
+    // What a reader asks first to learn the bucket's region: answered from any region.
+    expect((await client(user, 'us-east-1').send(new GetBucketLocationCommand({ Bucket: BUCKET }))).LocationConstraint).toBe('eu-west-1');
     expect(s3.stats().errors).toMatchObject({ NoSuchKey: 1, NoSuchBucket: 1, AccessDenied: 2, SignatureDoesNotMatch: 1, InvalidAccessKeyId: 1 });
   });
 

@@ -6,7 +6,7 @@
  * kms:Decrypt, and injectable faults (5xx, a reset mid-body, slow bodies).
  *
  * Operations: PutObject, GetObject (Range, If-Match/If-None-Match), HeadObject, DeleteObject,
- * ListObjectsV2, HeadBucket. Objects live in memory (see s3-store.ts).
+ * ListObjectsV2, HeadBucket, GetBucketLocation. Objects live in memory (see s3-store.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { FaultQueue } from './fault-queue';
@@ -20,7 +20,7 @@ import type { CredentialRegistry, Principal } from './sigv4';
 export { S3Error } from './s3-xml';
 export type { BucketInfo, PutOptions, StoredObject } from './s3-store';
 
-export type S3Operation = 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject' | 'ListObjectsV2' | 'HeadBucket';
+export type S3Operation = 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject' | 'ListObjectsV2' | 'HeadBucket' | 'GetBucketLocation';
 
 export type S3Fault =
   /** 500 InternalError, or 503 SlowDown. */
@@ -221,7 +221,9 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
     Object.assign(record, { operation, bucket: bucketName || undefined, key, range: header(req, 'range') });
     if (operation === 'Unknown') throw new S3Error('NotImplemented', `The stand-in does not implement ${method} ${url.pathname}${url.search}`, 501);
 
-    const principal: Principal = await authorize(opts.registry, req, raw, store.bucket(bucketName)?.region);
+    // GetBucketLocation answers whatever region the request was signed for, as S3 does.
+    const expectedRegion = operation === 'GetBucketLocation' ? undefined : store.bucket(bucketName)?.region;
+    const principal: Principal = await authorize(opts.registry, req, raw, expectedRegion);
     record.accessKeyId = principal.accessKeyId;
     stats.operations[operation] = (stats.operations[operation] ?? 0) + 1;
 
@@ -262,6 +264,11 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
         must('s3:ListBucket', `arn:aws:s3:::${bucketName}`);
         res.writeHead(200, { 'x-amz-bucket-region': bucket.region, ...ids() });
         res.end();
+        return 200;
+      case 'GetBucketLocation':
+        must('s3:GetBucketLocation', `arn:aws:s3:::${bucketName}`);
+        // us-east-1 is the empty constraint.
+        sendXml(res, 200, `<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${bucket.region === 'us-east-1' ? '' : bucket.region}</LocationConstraint>`);
         return 200;
       case 'ListObjectsV2': {
         must('s3:ListBucket', `arn:aws:s3:::${bucketName}`);
@@ -373,6 +380,7 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
 function operationOf(method: string, key: string | undefined, q: URLSearchParams): S3Operation | 'Unknown' {
   if (key === undefined || key === '') {
     if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET' && q.has('location')) return 'GetBucketLocation';
     if (method === 'HEAD') return 'HeadBucket';
     return 'Unknown';
   }
