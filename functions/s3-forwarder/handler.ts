@@ -47,7 +47,9 @@ export interface ReplayEvent {
 export async function invocationDeps(settings: S3ForwarderConfig, context: Context): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
   // The deadline follows the context's own clock (what Lambda will enforce), not a copy of it.
   const atStart = context.getRemainingTimeInMillis();
-  const deadline = new Deadline(atStart, settings.deadlineReserveMs, () => atStart - context.getRemainingTimeInMillis());
+  // A short function timeout keeps three quarters of it for work, whatever the reserve says.
+  const reserveMs = Math.min(settings.deadlineReserveMs, Math.floor(atStart / 4));
+  const deadline = new Deadline(atStart, reserveMs, () => atStart - context.getRemainingTimeInMillis());
   const leaseUntilMs = Date.now() + atStart;
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
