@@ -4,9 +4,9 @@
  * place of the schedule. The shared options (memory, logs, alarms, batches, the secret, roleArn)
  * are checked by the same resolveSettings as the default stack.
  */
-import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { createCheckpointTable } from './checkpoint-table';
 import type { CloudTrailToDnifProps } from './cloudtrail-to-dnif-props';
 import { ConnectorSecret } from './connector-secret';
 import { S3Source } from './s3-source';
@@ -30,15 +30,7 @@ export class TrailFilesStack extends Stack {
       secretKmsKeyArn: c.secretKmsKeyArn,
       secretName: c.secretName ?? `${this.stackName}/connector`,
     });
-    const table = new dynamodb.Table(this, 'Checkpoints', {
-      partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      timeToLiveAttribute: 'expiresAt',
-      encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      // Losing the ledger means files are sent again.
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    const table = createCheckpointTable(this);
     this.source = new S3Source(this, 'TrailFiles', { settings, s3: trail as NonNullable<typeof trail>, connector, table, roleArn: c.roleArn });
     new CfnOutput(this, 'ConnectorSecretArn', { value: connector.secret.secretArn, description: 'Put the connector JSON here (put-secret-value)' });
     new CfnOutput(this, 'CheckpointTableName', { value: table.tableName, description: 'DynamoDB object ledger' });
