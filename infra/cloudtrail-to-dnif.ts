@@ -6,7 +6,7 @@
  *
  *   new CloudTrailToDnif(this, 'Dnif', { connectors: [{ name: 'prod', secretArn }], alarmEmail })
  */
-import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
@@ -19,6 +19,7 @@ import { Construct } from 'constructs';
 import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, NUMBER_SETTINGS, TEST_CONNECTION_SERVICE } from '../functions/core/contract';
 import type { CloudTrailToDnifProps } from './cloudtrail-to-dnif-props';
 import { connectorSchedule } from './connector-schedule';
+import { createCheckpointTable } from './checkpoint-table';
 import { ConnectorSecret } from './connector-secret';
 import { Monitoring } from './monitoring';
 import { acknowledge } from './acknowledge';
@@ -64,15 +65,8 @@ export class CloudTrailToDnif extends Construct {
 
     this.table =
       props.existingTable ??
-      new dynamodb.Table(this, 'Checkpoints', {
-        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-        billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        timeToLiveAttribute: 'expiresAt',
-        encryption: dynamodb.TableEncryption.AWS_MANAGED,
-        // Losing the checkpoints means a re-backfill and duplicates in DNIF.
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
+      // Losing the checkpoints means a re-backfill and duplicates in DNIF.
+      createCheckpointTable(this, 'Checkpoints');
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

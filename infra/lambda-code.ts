@@ -12,6 +12,7 @@ import * as path from 'path';
 export const LAMBDA_ENTRIES = {
   forwarder: 'functions/forwarder/handler.ts',
   'test-connection': 'functions/test-connection/handler.ts',
+  's3-forwarder': 'functions/s3-forwarder/handler.ts',
 } as const;
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;

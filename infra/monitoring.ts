@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CONNECTOR_DIMENSION, FORWARDER_SERVICE, type ForwarderMetricName, METRICS_NAMESPACE } from '../functions/core/contract';
+import { CONNECTOR_DIMENSION, FORWARDER_SERVICE, type ForwarderMetricName, METRICS_NAMESPACE, type TrailFileMetricName } from '../functions/core/contract';
 import { acknowledge } from './acknowledge';
 
 /** A connector the alarms watch on its own. */
@@ -39,7 +39,7 @@ export interface MonitoringProps {
 }
 
 /** One of the forwarder's own metrics, as Powertools publishes it: all connectors, or one. */
-export function forwarderMetric(name: ForwarderMetricName, statistic: string, period: Duration, connector?: string): cloudwatch.Metric {
+export function forwarderMetric(name: ForwarderMetricName | TrailFileMetricName, statistic: string, period: Duration, connector?: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
@@ -177,7 +177,8 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  private alarm(
+  /** An alarm on the topic with its runbook pointer (the trail-file source adds its own through it). */
+  alarm(
     id: string,
     what: string,
     metric: cloudwatch.Metric,

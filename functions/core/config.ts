@@ -91,3 +91,31 @@ export function loadForwarderConfig(env: Env = process.env): ForwarderConfig {
     lookupRatePerSecond: n(NUMBER_SETTINGS.lookupRatePerSecond),
   };
 }
+
+/** The S3 trail-file forwarder (SPEC.md, "Second source"). */
+export interface S3ForwarderConfig {
+  secretId: string;
+  checkpointTable: string;
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+  secretMaxAgeSeconds: number;
+  deadlineReserveMs: number;
+  /** How long a DNIF outage may last before its messages are left to reach the dead-letter queue. */
+  outageToleranceHours: number;
+  /** The first delay (s) of work handed back during a DNIF outage; it doubles up to 900 s. */
+  outageBackoffSeconds: number;
+}
+
+export function loadS3ForwarderConfig(env: Env = process.env): S3ForwarderConfig {
+  const n = (setting: NumberSetting) => numberFromEnv(env, setting);
+  return {
+    secretId: loadSecretId(env),
+    checkpointTable: required(env, ENV.checkpointTable),
+    batchMaxEvents: n(NUMBER_SETTINGS.batchMaxEvents),
+    batchMaxBytes: n(NUMBER_SETTINGS.batchMaxBytes),
+    secretMaxAgeSeconds: n(NUMBER_SETTINGS.secretMaxAgeSeconds),
+    deadlineReserveMs: n(NUMBER_SETTINGS.deadlineReserveMs),
+    outageToleranceHours: n(NUMBER_SETTINGS.outageToleranceHours),
+    outageBackoffSeconds: n(NUMBER_SETTINGS.outageBackoffSeconds),
+  };
+}

@@ -31,6 +31,23 @@ export const FORWARDER_METRICS = {
 } as const;
 
 export type ForwarderMetricName = keyof typeof FORWARDER_METRICS;
+
+/** Metrics only the trail-file source (S3 forwarder) emits, besides the ones above. */
+export const TRAIL_FILE_METRICS = {
+  /** Files delivered, digests and other keys skipped, files that could not be read. */
+  ObjectsForwarded: 'Count',
+  ObjectsSkipped: 'Count',
+  ObjectReadErrors: 'Count',
+  /** Work handed on to a later message (deadline, lease held, DNIF outage). */
+  Continuations: 'Count',
+  /** Files handed back because DNIF did not take them. */
+  DeliveryDeferred: 'Count',
+} as const;
+
+export type TrailFileMetricName = keyof typeof TRAIL_FILE_METRICS;
+export const TrailFileMetricName = Object.fromEntries(Object.keys(TRAIL_FILE_METRICS).map((k) => [k, k])) as {
+  readonly [K in TrailFileMetricName]: K;
+};
 export const MetricName = Object.fromEntries(Object.keys(FORWARDER_METRICS).map((k) => [k, k])) as {
   readonly [K in ForwarderMetricName]: K;
 };
@@ -62,6 +79,10 @@ export const NUMBER_SETTINGS = {
   lookupRatePerSecond: { env: 'LOOKUP_RATE_PER_SECOND', default: 2, min: 0.1, max: 2, decimal: true },
   testConnectionBudgetMs: { env: 'TEST_CONNECTION_BUDGET_MS', default: 8_000, min: 100, max: 60_000 },
   testConnectionCheckTimeoutMs: { env: 'TEST_CONNECTION_CHECK_TIMEOUT_MS', default: 5_000, min: 100, max: 60_000 },
+  // The trail-file source (S3 forwarder).
+  outageToleranceHours: { env: 'DNIF_OUTAGE_TOLERANCE_HOURS', default: 24, min: 0, max: 14 * 24, decimal: true },
+  /** The first delay (s) of work handed back during a DNIF outage; it doubles up to 900 s. */
+  outageBackoffSeconds: { env: 'DNIF_OUTAGE_BACKOFF_SECONDS', default: 5, min: 0, max: 900 },
 } as const satisfies Record<string, NumberSetting>;
 
 export const ENV = {

@@ -2,7 +2,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { FORWARDER_SERVICE, METRICS_NAMESPACE } from './contract';
 
 /** Metric names the CDK alarms and dashboard read live in the contract (contract.ts). */
-export { MetricName, METRICS_NAMESPACE } from './contract';
+export { MetricName, METRICS_NAMESPACE, TrailFileMetricName } from './contract';
 
 /** EMF metrics (Powertools): one flush per invocation, dimension `service` (and `connector` for a named one). */
 export const metrics = new Metrics({

@@ -3,7 +3,9 @@ import type { FieldProblem } from '../core/connector';
 import type { Code, Failure } from './error-codes';
 import { withTimeout } from './timeout';
 
-export type CheckName = 'request' | 'secret' | 'connector' | 'awsCredentials' | 'regions' | 'cloudtrail' | 'dnif';
+export type CheckName = 'request' | 'secret' | 'connector' | 'awsCredentials' | 'regions' | 'cloudtrail' | 'dnif' | TrailCheckName;
+/** The trail-file source's checks (s3-checks.ts). */
+export type TrailCheckName = 'trailBucket' | 'trailFile' | 'trailKms' | 'trailQueue';
 
 export interface CheckResult {
   name: CheckName;

@@ -14,7 +14,7 @@ import { retry } from '../core/retry';
 import { classifyAwsError, DNIF, RoleAssumptionError, type Failure } from './error-codes';
 import { failedCheck, passedCheck, timed, type CheckResult } from './check-result';
 
-export { errorOf, failedCheck, passedCheck, type CheckName, type CheckResult } from './check-result';
+export { errorOf, failedCheck, passedCheck, timed, type CheckName, type CheckResult, type TrailCheckName } from './check-result';
 
 // ---------------------------------------------------------------------------------------------
 // AWS
