@@ -17,7 +17,7 @@ import { createSink } from '../core/sink/create-sink';
 import type { Sink } from '../core/sink/sink';
 import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
 import { resetS3Clients, s3ClientFor } from '../core/source/trail-files/s3-client';
-import { Deadline } from '../core/time';
+import { Deadline } from '../core/deadline';
 import { processMessages, emptyS3Summary } from './process-messages';
 import { QueueSender } from './queue';
 import { parseReplayRequest, replay, type ReplaySummary } from './replay';
