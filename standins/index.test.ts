@@ -1,5 +1,6 @@
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { parseConnector } from '../functions/core/connector';
@@ -37,6 +38,23 @@ describe('startStandIns', () => {
       expect(Table?.TableStatus).toBe('ACTIVE');
     } finally {
       [ct, sm, sts, ddb].forEach((c) => c.destroy());
+    }
+  });
+
+  it('routes a plain S3Client through AWS_ENDPOINT_URL_S3 alone: path-style without forcePathStyle', async () => {
+    const client = new S3Client({ maxAttempts: 1 });
+    try {
+      s.s3.createBucket('trail-bucket');
+      s.s3.putObject('trail-bucket', 'AWSLogs/a b.json.gz', 'x');
+      const out = await client.send(new GetObjectCommand({ Bucket: 'trail-bucket', Key: 'AWSLogs/a b.json.gz' }));
+      expect(await out.Body?.transformToString()).toBe('x');
+      expect((await client.send(new ListObjectsV2Command({ Bucket: 'trail-bucket' }))).KeyCount).toBe(1);
+      expect(s.s3.requestLog().map((r) => [r.operation, r.bucket, r.accessKeyId])).toEqual([
+        ['GetObject', 'trail-bucket', s.functionRole.accessKeyId],
+        ['ListObjectsV2', 'trail-bucket', s.functionRole.accessKeyId],
+      ]);
+    } finally {
+      client.destroy();
     }
   });
 

@@ -6,6 +6,7 @@
 import { startCloudTrail, type CloudTrailStandIn } from './cloudtrail';
 import { startDnifReceiver, type DnifReceiver, type ReceiverAuth, type ReceiverOptions } from './dnif-receiver';
 import { startDynamoDb, type DynamoDbStandIn } from './dynamodb';
+import { startS3, type S3StandIn } from './s3';
 import { startSecretsManager, type SecretVersionInfo, type SecretsManagerStandIn } from './secrets-manager';
 import { CredentialRegistry, randomId, randomSecret, type Principal } from './sigv4';
 import { startSts, type StsStandIn } from './sts';
@@ -15,6 +16,7 @@ export * from './dnif-receiver';
 export * from './dynamodb';
 export * from './fixtures';
 export * from './lambda';
+export * from './s3';
 export * from './secrets-manager';
 export * from './sigv4';
 export * from './sts';
@@ -50,6 +52,8 @@ export interface StandIns {
   sts: StsStandIn;
   dnif: DnifReceiver;
   dynamodb: DynamoDbStandIn;
+  /** Path-style S3 on an IP endpoint; buckets default to `region` and `accountId`. */
+  s3: S3StandIn;
   region: string;
   accountId: string;
   secretName: string;
@@ -107,18 +111,20 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     startSts({ registry, regions }),
     startDnifReceiver(opts.dnif),
     startDynamoDb({ tableName: opts.tableName, region }),
+    startS3({ registry, defaultRegion: region, defaultAccountId: accountId }),
   ]);
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.allSettled(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
     throw failed.reason;
   }
-  const [cloudtrail, secrets, sts, dnif, dynamodb] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+  const [cloudtrail, secrets, sts, dnif, dynamodb, s3] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
     CloudTrailStandIn,
     SecretsManagerStandIn,
     StsStandIn,
     DnifReceiver,
     DynamoDbStandIn,
+    S3StandIn,
   ];
 
   // Like a Lambda execution role session, but a long-term key so plain key env vars suffice.
@@ -134,6 +140,8 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
   const env: Record<string, string> = {
     AWS_ENDPOINT_URL_CLOUDTRAIL: cloudtrail.url,
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+    // An IP endpoint: the SDK's endpoint rules then address buckets path-style by themselves.
+    AWS_ENDPOINT_URL_S3: s3.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     AWS_ENDPOINT_URL_STS: sts.url,
     AWS_REGION: region,
@@ -164,6 +172,7 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     sts,
     dnif,
     dynamodb,
+    s3,
     region,
     accountId,
     secretName,
@@ -191,9 +200,10 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
       cloudtrail.resetStats();
       dnif.clear();
       dnif.normal();
+      s3.reset();
     },
     async stop() {
-      const results = await Promise.allSettled([cloudtrail, secrets, sts, dnif, dynamodb].map((s) => s.close()));
+      const results = await Promise.allSettled([cloudtrail, secrets, sts, dnif, dynamodb, s3].map((s) => s.close()));
       const err = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (err) throw err.reason;
     },

@@ -150,6 +150,24 @@ export function randomSecret(): string {
   return randomBytes(30).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 40);
 }
 
+/** How a service canonicalises requests, where it differs from the JSON/query services. */
+export interface VerifyOptions {
+  /**
+   * S3's rules: the canonical URI is the path exactly as sent (S3 signs without a second
+   * round of escaping or normalisation), and `x-amz-content-sha256` may be one of S3's
+   * special values (UNSIGNED-PAYLOAD, STREAMING-…) instead of the body's hash.
+   */
+  s3?: boolean;
+}
+
+/** x-amz-content-sha256 values S3 accepts in place of the payload's hash. */
+export const S3_SPECIAL_PAYLOAD_HASHES: ReadonlySet<string> = new Set([
+  'UNSIGNED-PAYLOAD',
+  'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+  'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER',
+]);
+
 export interface RegistryOptions {
   /** Clock for key expiry (epoch ms). Default Date.now. */
   now?: () => number;
@@ -221,7 +239,7 @@ export class CredentialRegistry {
    * Check a request's SigV4 Authorization header. `service` is the signing name the
    * endpoint answers for (`cloudtrail`, `sts`, …); a scope naming another service fails.
    */
-  async verify(req: SignedRequest, service: string): Promise<VerifyResult> {
+  async verify(req: SignedRequest, service: string, opts: VerifyOptions = {}): Promise<VerifyResult> {
     const raw = headerValue(req.headers, 'authorization');
     if (!raw) return { ok: false, reason: 'missing', message: 'Missing Authentication Token' };
     const auth = parseAuthorization(raw);
@@ -258,7 +276,7 @@ export class CredentialRegistry {
       return { ok: false, reason: 'expired-token', accessKeyId, message: 'The security token included in the request is expired' };
     }
 
-    const expected = await this.computeSignature(req, auth, principal.secretAccessKey, signingDate);
+    const expected = await this.computeSignature(req, auth, principal.secretAccessKey, signingDate, opts);
     if (expected === undefined || !sameHex(expected, auth.signature)) {
       return {
         ok: false,
@@ -281,6 +299,7 @@ export class CredentialRegistry {
     auth: ParsedAuthorization,
     secretAccessKey: string,
     signingDate: Date,
+    opts: VerifyOptions,
   ): Promise<string | undefined> {
     const headers: Record<string, string> = {};
     for (const name of auth.signedHeaders) {
@@ -290,15 +309,21 @@ export class CredentialRegistry {
     }
     // The signer trusts x-amz-content-sha256 as the payload hash, so check it against the body.
     const claimed = headers['x-amz-content-sha256'];
-    if (claimed !== undefined && claimed !== createHash('sha256').update(req.body).digest('hex')) return undefined;
+    const special = opts.s3 === true && claimed !== undefined && S3_SPECIAL_PAYLOAD_HASHES.has(claimed);
+    if (claimed !== undefined && !special && claimed !== createHash('sha256').update(req.body).digest('hex')) return undefined;
 
     const url = new URL(req.url, 'http://placeholder');
     let path: string;
-    try {
-      // The signer re-escapes each segment, so hand it the decoded path.
-      path = decodeURIComponent(url.pathname);
-    } catch {
-      return undefined;
+    if (opts.s3) {
+      // S3 signs the path as sent (URL keeps `//`, `.` segments and escapes as they are).
+      path = (req.url.split('?')[0] || '/');
+    } else {
+      try {
+        // The signer re-escapes each segment, so hand it the decoded path.
+        path = decodeURIComponent(url.pathname);
+      } catch {
+        return undefined;
+      }
     }
     const request = new HttpRequest({
       method: req.method,
@@ -315,6 +340,7 @@ export class CredentialRegistry {
       region: auth.region,
       service: auth.service,
       sha256: Sha256,
+      uriEscapePath: !opts.s3,
       // Never add a header the client did not sign.
       applyChecksum: false,
     });

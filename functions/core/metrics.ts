@@ -11,6 +11,12 @@ export const MetricName = {
   EventsFiltered: 'EventsFiltered',
   EventsTruncated: 'EventsTruncated',
   EventsUnparsed: 'EventsUnparsed',
+  /** Trail files (S3 source). */
+  ObjectsForwarded: 'ObjectsForwarded',
+  ObjectsSkipped: 'ObjectsSkipped',
+  ObjectReadErrors: 'ObjectReadErrors',
+  Continuations: 'Continuations',
+  DeliveryDeferred: 'DeliveryDeferred',
 } as const;
 
 export const METRICS_NAMESPACE = 'CloudTrailToDnif';
