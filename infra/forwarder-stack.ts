@@ -18,6 +18,7 @@ import { acknowledge } from './nag';
 import { assumeRoleStatement, checkpointStatement, lookupEventsStatement } from './permissions';
 import { ServiceFunction } from './service-function';
 import { ForwarderOptions, Settings, resolveSettings } from './settings';
+import { TrailAudit, resolveTrailAudit } from './trail-audit';
 
 export interface ForwarderStackProps extends StackProps, ForwarderOptions {}
 
@@ -152,6 +153,9 @@ export class ForwarderStack extends Stack {
       alarmEmail: s.alarmEmail,
       alarmTopicArn: s.alarmTopicArn,
     });
+
+    const audit = resolveTrailAudit(props);
+    if (audit) new TrailAudit(this, 'TrailAudit', { ...s, settings: audit, connector, table, deadLetterQueue: dlq, monitoring });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('TestConnectionUrl', url.url, `Test-connection function URL (auth ${s.functionUrlAuth})`);

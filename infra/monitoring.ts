@@ -144,16 +144,18 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  private alarm(
+  /** An alarm to the topic, with its runbook named in the description; other constructs add theirs here. */
+  alarm(
     id: string,
     what: string,
-    metric: cloudwatch.Metric,
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
     options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number },
+    runbook = 'docs/deploy.md',
   ): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     const alarm = metric.createAlarm(this, id, {
       alarmName: `${this.alarmPrefix}-${id}`,
-      alarmDescription: `${what} Runbook: docs/deploy.md, "${id}".`,
+      alarmDescription: `${what} Runbook: ${runbook}, "${id}".`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...options,

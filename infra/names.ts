@@ -5,6 +5,7 @@
 export const METRICS_NAMESPACE = 'CloudTrailToDnif';
 export const FORWARDER_SERVICE = 'cloudtrail-dnif-forwarder';
 export const TEST_CONNECTION_SERVICE = 'cloudtrail-dnif-test-connection';
+export const TRAIL_AUDIT_SERVICE = 'cloudtrail-dnif-trail-audit';
 
 /** Metrics the forwarder emits, with the unit it emits them in. */
 export const FORWARDER_METRICS = {

@@ -1,28 +1,15 @@
 /**
  * The audit's metrics (EMF through Powertools): totals with the `service` dimension only, which the
  * alarms read, and one set per account and region (dimensions `accountId`, `region`) for the
- * dashboard. Names are read by infra/trail-audit.ts; change them together.
+ * dashboard. The names (audit-metric-names.ts) are read by infra/trail-audit.ts too.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { METRICS_NAMESPACE, MetricUnit, metrics } from '../core/metrics';
+import { AuditMetric } from './audit-metric-names';
 import type { AccountRegionReport, AuditReport } from './audit-run';
 
-export const AuditMetric = {
-  DigestsChecked: 'AuditDigestsChecked',
-  LogFilesListed: 'AuditLogFilesListed',
-  LogFilesDelivered: 'AuditLogFilesDelivered',
-  LogFilesRepaired: 'AuditLogFilesRepaired',
-  LogFilesMissing: 'AuditLogFilesMissing',
-  Invalid: 'AuditInvalid',
-  InProgress: 'AuditLogFilesInProgress',
-  Unchecked: 'AuditLogFilesUnchecked',
-  Errors: 'AuditErrors',
-  NewestDigestAgeSeconds: 'AuditNewestValidDigestAgeSeconds',
-  NoRecentDigest: 'AuditNoRecentDigest',
-  TrailLoggingStopped: 'TrailLoggingStopped',
-  TrailDeliveryErrors: 'TrailDeliveryErrors',
-  TrailStatusUnavailable: 'TrailStatusUnavailable',
-} as const;
+export { AuditMetric };
+
 
 const COUNTS: Array<[keyof AccountRegionReport & string, string]> = [
   ['digests', AuditMetric.DigestsChecked],
