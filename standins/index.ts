@@ -17,10 +17,12 @@ export * from './dynamodb';
 export * from './fixtures';
 export * from './lambda';
 export * from './s3';
+export * from './s3-notifications';
 export * from './secrets-manager';
 export * from './sigv4';
 export * from './sts';
 export * from './syslog-receiver';
+export * from './trail-files';
 
 export interface StandInsOptions {
   /** AWS_REGION of the function, and the connector's region. Default us-east-1. */

@@ -77,10 +77,10 @@ export class ObjectLedger {
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: this.pkOf(ref) },
-          UpdateExpression:
-            'SET bucket = :bucket, #key = :key, etag = :etag, #status = :progress, delivered = if_not_exists(delivered, :zero), #owner = :owner, leaseUntil = :until, updatedAt = :now, expiresAt = :exp',
-          ConditionExpression: 'attribute_not_exists(pk) OR (#status <> :done AND (leaseUntil < :nowMs OR #owner = :owner))',
-          ExpressionAttributeNames: { '#key': 'key', '#status': 'status', '#owner': 'owner' },
+          ...named(
+            'SET #bucket = :bucket, #key = :key, #etag = :etag, #status = :progress, #delivered = if_not_exists(#delivered, :zero), #owner = :owner, #leaseUntil = :until, #updatedAt = :now, #expiresAt = :exp',
+            'attribute_not_exists(pk) OR (#status <> :done AND (#leaseUntil < :nowMs OR #owner = :owner))',
+          ),
           ExpressionAttributeValues: {
             ':bucket': ref.bucket,
             ':key': ref.key,
@@ -108,12 +108,12 @@ export class ObjectLedger {
 
   /** Records that the file's first `delivered` records are handled. Throws LeaseLostError. */
   async progress(ref: ObjectRef, owner: string, delivered: number): Promise<void> {
-    await this.guarded(ref, owner, 'SET delivered = :d, updatedAt = :now', { ':d': delivered });
+    await this.guarded(ref, owner, 'SET #delivered = :d, #updatedAt = :now', { ':d': delivered });
   }
 
   /** The whole file is handled: later notifications for it are acknowledged at once. */
   async complete(ref: ObjectRef, owner: string, records: number, forwarded: number): Promise<void> {
-    await this.guarded(ref, owner, 'SET #status = :done, delivered = :d, records = :d, forwarded = :f, leaseUntil = :zero, updatedAt = :now REMOVE errorCode', {
+    await this.guarded(ref, owner, 'SET #status = :done, #delivered = :d, #records = :d, #forwarded = :f, #leaseUntil = :zero, #updatedAt = :now REMOVE #errorCode', {
       ':done': 'done',
       ':d': records,
       ':f': forwarded,
@@ -128,7 +128,7 @@ export class ObjectLedger {
       await this.guarded(
         ref,
         owner,
-        failed ? 'SET leaseUntil = :zero, updatedAt = :now, #status = :failed, errorCode = :code' : 'SET leaseUntil = :zero, updatedAt = :now',
+        failed ? 'SET #leaseUntil = :zero, #updatedAt = :now, #status = :failed, #errorCode = :code' : 'SET #leaseUntil = :zero, #updatedAt = :now',
         failed ? { ':zero': 0, ':failed': 'failed', ':code': errorCode } : { ':zero': 0 },
       );
     } catch (err) {
@@ -137,16 +137,12 @@ export class ObjectLedger {
   }
 
   private async guarded(ref: ObjectRef, owner: string, update: string, values: Record<string, unknown>): Promise<void> {
-    const names: Record<string, string> = { '#owner': 'owner' };
-    if (update.includes('#status')) names['#status'] = 'status';
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: this.pkOf(ref) },
-          UpdateExpression: update,
-          ConditionExpression: 'attribute_exists(pk) AND #owner = :owner',
-          ExpressionAttributeNames: names,
+          ...named(update, 'attribute_exists(pk) AND #owner = :owner'),
           ExpressionAttributeValues: { ...values, ':owner': owner, ':now': new Date().toISOString() },
         }),
       );
@@ -155,6 +151,12 @@ export class ObjectLedger {
       throw err;
     }
   }
+}
+
+/** Every attribute goes by a `#name` placeholder: several (bucket, key, status, owner) are DynamoDB reserved words. */
+function named(update: string, condition: string) {
+  const names = Object.fromEntries([...`${update} ${condition}`.matchAll(/#(\w+)/g)].map((m) => [`#${m[1]}`, m[1]]));
+  return { UpdateExpression: update, ConditionExpression: condition, ExpressionAttributeNames: names };
 }
 
 function toEntry(item: Record<string, unknown>): LedgerEntry {

@@ -128,8 +128,9 @@ function parseEventBridge(value: Json): ParsedMessage {
   const key = str(object?.key);
   if (!bucket) throw new NotificationError('detail.bucket.name is missing');
   if (!key) throw new NotificationError('detail.object.key is missing');
-  // Decoded as S3 event keys are: harmless for CloudTrail's keys, which hold no `+` or `%`.
-  return { objects: [{ bucket, key: decodeS3Key(key), etag: etagOf(object?.etag), size: sizeOf(object?.size) }], ignored: [] };
+  // EventBridge has been seen both plain and form-encoded. An encoded key never holds a space;
+  // otherwise decoding is harmless for CloudTrail's keys, which hold no `+` or `%` of their own.
+  return { objects: [{ bucket, key: key.includes(' ') ? key : decodeS3Key(key), etag: etagOf(object?.etag), size: sizeOf(object?.size) }], ignored: [] };
 }
 
 function parseContinuation(c: Json): ParsedMessage {
