@@ -88,7 +88,7 @@ export async function runAudit(deps: AuditDeps): Promise<AuditReport> {
   }
   const summary = { ...emptyCounts(), errors: 0 };
   for (const r of reports) {
-    for (const k of Object.keys(summary) as Array<keyof AuditCounts>) if (k in r) summary[k] += r[k];
+    for (const k of Object.keys(emptyCounts()) as Array<keyof AuditCounts>) summary[k] += r[k];
     if (r.error) summary.errors += 1;
   }
   reports.sort((a, b) => a.account.localeCompare(b.account) || a.region.localeCompare(b.region));

@@ -49,11 +49,7 @@ export async function fetchDigest(s3: S3Client, bucket: string, key: string): Pr
   };
 }
 
-export function checkSignature(fetched: FetchedDigest, region: string, keys: PublicKeyDirectory): Promise<CheckedDigest> {
-  return judge(fetched, region, keys);
-}
-
-async function judge(fetched: FetchedDigest, region: string, keys: PublicKeyDirectory): Promise<CheckedDigest> {
+export async function checkSignature(fetched: FetchedDigest, region: string, keys: PublicKeyDirectory): Promise<CheckedDigest> {
   let digest: DigestFile;
   try {
     digest = parseDigestFile(fetched.content);
