@@ -57,24 +57,26 @@ async function childFolders(s3: S3Client, bucket: string, prefix: string): Promi
   return names;
 }
 
-/** Every account-region that has a CloudTrail-Digest folder under the prefix. */
-export async function findDigestFolders(s3: S3Client, bucket: string, prefix: string): Promise<DigestFolder[]> {
+/** Each account-region that has a CloudTrail-Digest folder under the prefix, as it is found. */
+export async function* digestFolders(s3: S3Client, bucket: string, prefix: string): AsyncGenerator<DigestFolder> {
   const root = prefix ? `${prefix}/AWSLogs/` : 'AWSLogs/';
-  const accounts: Array<{ account: string; orgId?: string; base: string }> = [];
   for (const name of await childFolders(s3, bucket, root)) {
-    if (ACCOUNT.test(name)) accounts.push({ account: name, base: `${root}${name}/` });
-    else if (ORG.test(name)) {
-      for (const account of await childFolders(s3, bucket, `${root}${name}/`)) {
-        if (ACCOUNT.test(account)) accounts.push({ account, orgId: name, base: `${root}${name}/${account}/` });
+    const accounts = ACCOUNT.test(name)
+      ? [{ account: name, base: `${root}${name}/`, orgId: undefined as string | undefined }]
+      : ORG.test(name)
+        ? (await childFolders(s3, bucket, `${root}${name}/`)).filter((a) => ACCOUNT.test(a)).map((a) => ({ account: a, base: `${root}${name}/${a}/`, orgId: name }))
+        : [];
+    for (const a of accounts) {
+      for (const region of await childFolders(s3, bucket, `${a.base}CloudTrail-Digest/`)) {
+        if (REGION.test(region)) yield { account: a.account, region, orgId: a.orgId, folder: `${a.base}CloudTrail-Digest/${region}/` };
       }
     }
   }
+}
+
+export async function findDigestFolders(s3: S3Client, bucket: string, prefix: string): Promise<DigestFolder[]> {
   const folders: DigestFolder[] = [];
-  for (const a of accounts) {
-    for (const region of await childFolders(s3, bucket, `${a.base}CloudTrail-Digest/`)) {
-      if (REGION.test(region)) folders.push({ account: a.account, region, orgId: a.orgId, folder: `${a.base}CloudTrail-Digest/${region}/` });
-    }
-  }
+  for await (const f of digestFolders(s3, bucket, prefix)) folders.push(f);
   return folders;
 }
 

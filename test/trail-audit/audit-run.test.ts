@@ -1,5 +1,5 @@
 /**
- * The audit run's logic over an in-memory bucket (aws-sdk-client-mock in front of a Map) with a
+ * The audit run's logic, and the test-connection probe, over an in-memory bucket (aws-sdk-client-mock in front of a Map) with a
  * fake ledger and repair; the same cases through the real SDK and the stand-ins are in
  * trail-audit.integration.test.ts.
  */
@@ -14,6 +14,7 @@ import { PublicKeyDirectory } from '../../functions/core/digest/public-keys';
 import { Deadline } from '../../functions/core/time';
 import { runAudit, type AuditDeps } from '../../functions/trail-audit/audit-run';
 import type { ObjectRef, RepairOutcome } from '../../functions/trail-audit/log-file-check';
+import { probeLogFileValidation } from '../../functions/trail-audit/validation-probe';
 import { newSigningKey, TrailWriter, type StoredObject } from './trail-writer';
 
 const BUCKET = 'trail-bucket';
@@ -210,5 +211,28 @@ describe('runAudit', () => {
     await writer().writeHour('111111111111', 'us-east-1', NOW - HOUR, { files: 3 });
     const report = await runAudit(deps({ deadline: new Deadline(Date.now() - 1, 0) }));
     expect(report.summary).toMatchObject({ logFiles: 3, unchecked: 3, delivered: 0, missing: 0 });
+  });
+});
+
+describe('probeLogFileValidation (test connection)', () => {
+  const probe = () => probeLogFileValidation(new S3Client({ region: 'us-east-1' }), BUCKET, 'p', deps().keys, NOW);
+
+  it('says validation is off when there are no digests', async () => {
+    await writer({ prefix: 'p' }).writeLogFile('111111111111', 'us-east-1', NOW - HOUR, 1);
+    expect(await probe()).toMatchObject({ validationOn: false, problem: expect.stringMatching(/log file validation is off/) });
+  });
+
+  it('finds the newest digest of an organization trail, and verifies it', async () => {
+    const w = writer({ prefix: 'p', orgId: 'o-abcdefghij' });
+    await w.writeHour('111111111111', 'eu-west-1', NOW - 2 * HOUR, { files: 1 });
+    const newest = await w.writeHour('111111111111', 'eu-west-1', NOW - HOUR, { files: 1 });
+    expect(await probe()).toEqual({ validationOn: true, digestKey: newest.digestKey, digestAgeMinutes: 60, verified: true });
+  });
+
+  it('says when the digest cannot be verified or read', async () => {
+    await writer({ prefix: 'p' }).writeHour('111111111111', 'eu-west-1', NOW - HOUR, { files: 1, signWith: newSigningKey() });
+    expect(await probe()).toMatchObject({ validationOn: true, verified: false, problem: expect.stringMatching(/no public key/) });
+    s3mock.on(GetObjectCommand).rejects(Object.assign(new Error('denied'), { name: 'AccessDenied' }));
+    expect(await probe()).toMatchObject({ verified: false, code: 'AccessDenied' });
   });
 });
