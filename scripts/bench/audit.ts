@@ -13,7 +13,10 @@ import path from 'node:path';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { build } from 'esbuild';
 import { ObjectLedger } from '../../functions/core/checkpoint/object-ledger';
-import { startStandIns } from '../../standins';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import { hashUncompressed } from '../../functions/core/digest/content-hash';
+import { loadRecords, startStandIns } from '../../standins';
 import { newSigningKey, TrailWriter } from '../../test/trail-audit/trail-writer';
 import { REPO_ROOT, WORK_DIR } from './bundle';
 import type { AuditInvokeResult } from './audit-worker';
@@ -39,6 +42,22 @@ export interface AuditBenchResult {
   dynamoDbCalls: Record<string, number>;
   perAccountRegionHour: { s3Requests: number; s3GetObject: number; s3List: number; dynamoDbCalls: number; cpuMs: number; s3BytesServed: number };
   setupSeconds: number;
+  /** gunzip + SHA-256 of real trail JSON in this process, streamed: what a file's size adds. */
+  hashMBPerCpuSecond: number;
+}
+
+/** Uncompressed MB of real records (the fixture, repeated) hashed per CPU second, streamed in 64 KiB chunks. */
+async function hashThroughput(): Promise<number> {
+  const records = loadRecords();
+  const file = gzipSync(JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => records[i % records.length]) }));
+  const uncompressed = JSON.stringify({ Records: Array.from({ length: 2000 }, (_, i) => records[i % records.length]) }).length;
+  const chunks = Array.from({ length: Math.ceil(file.length / 65536) }, (_, i) => file.subarray(i * 65536, (i + 1) * 65536));
+  await hashUncompressed(Readable.from(chunks)); // warm-up
+  const cpu = process.cpuUsage();
+  const rounds = 20;
+  for (let i = 0; i < rounds; i++) await hashUncompressed(Readable.from(chunks));
+  const used = process.cpuUsage(cpu);
+  return Math.round((rounds * uncompressed) / 2 ** 20 / ((used.user + used.system) / 1e6));
 }
 
 /** `--audit-grid=accounts,regions,hours`; default 100 × 4 × 24, --quick 10 × 4 × 6. */
@@ -147,12 +166,13 @@ export async function auditBench(grid: AuditGrid, say: (msg: string) => void): P
         s3BytesServed: per(stats.bytesServed),
       },
       setupSeconds,
+      hashMBPerCpuSecond: await hashThroughput(),
     };
     say(
       `audit: ${grid.accounts} accounts × ${grid.regions} regions × ${grid.hours} h in ${figures.wallSeconds} s wall, ${figures.cpuSeconds} s CPU, ` +
         `peak RSS ${figures.maxRssMB} MB; per account-region-hour ${figures.perAccountRegionHour.s3Requests} S3 requests ` +
         `(${figures.perAccountRegionHour.s3GetObject} GetObject), ${figures.perAccountRegionHour.dynamoDbCalls} DynamoDB calls, ${figures.perAccountRegionHour.cpuMs} ms CPU; ` +
-        `summary ${JSON.stringify(result.summary ?? result.error)}`,
+        `hashing ${figures.hashMBPerCpuSecond} MB (uncompressed) per CPU second; summary ${JSON.stringify(result.summary ?? result.error)}`,
     );
     return figures;
   } finally {
