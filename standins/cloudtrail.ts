@@ -8,6 +8,7 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { AwsError, HANDLED, createJsonService, type JsonCall } from './aws-json';
 import { closeServer, listenLoopback, sleep } from './http';
+import { TrailRegistry } from './cloudtrail-trails';
 import { SlidingWindowLimiter, maxInAnyWindow } from './rate-window';
 import type { CredentialRegistry } from './sigv4';
 
@@ -105,6 +106,8 @@ export interface CloudTrailOptions {
 
 export interface CloudTrailStandIn {
   url: string;
+  /** Trails (DescribeTrails, GetTrailStatus) and regional digest signing keys (ListPublicKeys). */
+  trails: TrailRegistry;
   /** Add records to (account, region); returns how many were added. Duplicate EventIds throw. */
   addEvents(region: string, records: readonly CloudTrailRecord[], opts?: AddEventsOptions): number;
   clearEvents(): void;
@@ -356,13 +359,14 @@ export async function startCloudTrail(opts: CloudTrailOptions): Promise<CloudTra
     return output;
   }
 
+  const trails = new TrailRegistry(now);
   const server = createJsonService({
     registry: opts.registry,
     signingName: 'cloudtrail',
     targetPrefix: 'CloudTrail_20131101',
     regions: opts.regions,
     onRequest: () => counters.requests++,
-    operations: { LookupEvents: { action: 'cloudtrail:LookupEvents', handle: lookupEvents } },
+    operations: { LookupEvents: { action: 'cloudtrail:LookupEvents', handle: lookupEvents }, ...trails.operations() },
   });
   const port = await listenLoopback(server);
 
@@ -374,6 +378,7 @@ export async function startCloudTrail(opts: CloudTrailOptions): Promise<CloudTra
 
   return {
     url: `http://127.0.0.1:${port}`,
+    trails,
     addEvents(region, records, addOpts = {}) {
       const touched = new Set<string>();
       for (const record of records) {

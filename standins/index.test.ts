@@ -1,6 +1,7 @@
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { parseConnector } from '../functions/core/connector';
@@ -53,6 +54,17 @@ describe('startStandIns', () => {
         ['GetObject', 'trail-bucket', s.functionRole.accessKeyId],
         ['ListObjectsV2', 'trail-bucket', s.functionRole.accessKeyId],
       ]);
+    } finally {
+      client.destroy();
+    }
+  });
+
+  it('routes a plain SQSClient through AWS_ENDPOINT_URL_SQS; queue URLs point at the stand-in', async () => {
+    const client = new SQSClient({ maxAttempts: 1 });
+    try {
+      const q = s.sqs.createQueue('trail-files');
+      expect(q.arn).toBe(`arn:aws:sqs:eu-west-1:${s.accountId}:trail-files`);
+      expect((await client.send(new GetQueueUrlCommand({ QueueName: 'trail-files' }))).QueueUrl).toBe(q.url);
     } finally {
       client.destroy();
     }

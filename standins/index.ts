@@ -6,23 +6,30 @@
 import { startCloudTrail, type CloudTrailStandIn } from './cloudtrail';
 import { startDnifReceiver, type DnifReceiver, type ReceiverAuth, type ReceiverOptions } from './dnif-receiver';
 import { startDynamoDb, type DynamoDbStandIn } from './dynamodb';
+import type { StandInClock } from './clock';
 import { startS3, type S3StandIn } from './s3';
 import { startSecretsManager, type SecretVersionInfo, type SecretsManagerStandIn } from './secrets-manager';
 import { CredentialRegistry, randomId, randomSecret, type Principal } from './sigv4';
+import { startSqs, type SqsStandIn } from './sqs';
 import { startSts, type StsStandIn } from './sts';
 
+export * from './clock';
 export * from './cloudtrail';
+export * from './cloudtrail-trails';
 export * from './dnif-receiver';
 export * from './dynamodb';
+export * from './event-source-mapping';
 export * from './fixtures';
 export * from './lambda';
 export * from './s3';
 export * from './s3-notifications';
 export * from './secrets-manager';
 export * from './sigv4';
+export * from './sqs';
 export * from './sts';
 export * from './syslog-receiver';
 export * from './trail-files';
+export * from './trail-digests';
 
 export interface StandInsOptions {
   /** AWS_REGION of the function, and the connector's region. Default us-east-1. */
@@ -38,6 +45,8 @@ export interface StandInsOptions {
   /** Clock for credential expiry. Default Date.now. */
   credentialsNow?: () => number;
   dnif?: ReceiverOptions;
+  /** SQS's clock (visibility timeouts, delays, long polls); default real time. */
+  sqsClock?: StandInClock;
   /** Default `checkpoints`. */
   tableName?: string;
   /** Default `dnif/cloudtrail-connector`. */
@@ -56,6 +65,8 @@ export interface StandIns {
   dynamodb: DynamoDbStandIn;
   /** Path-style S3 on an IP endpoint; buckets default to `region` and `accountId`. */
   s3: S3StandIn;
+  /** Standard queues; `sqs.clock` drives their time. */
+  sqs: SqsStandIn;
   region: string;
   accountId: string;
   secretName: string;
@@ -114,19 +125,21 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     startDnifReceiver(opts.dnif),
     startDynamoDb({ tableName: opts.tableName, region }),
     startS3({ registry, defaultRegion: region, defaultAccountId: accountId }),
+    startSqs({ registry, clock: opts.sqsClock, defaultRegion: region, defaultAccountId: accountId }),
   ]);
   const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
     await Promise.allSettled(started.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
     throw failed.reason;
   }
-  const [cloudtrail, secrets, sts, dnif, dynamodb, s3] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
+  const [cloudtrail, secrets, sts, dnif, dynamodb, s3, sqs] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [
     CloudTrailStandIn,
     SecretsManagerStandIn,
     StsStandIn,
     DnifReceiver,
     DynamoDbStandIn,
     S3StandIn,
+    SqsStandIn,
   ];
 
   // Like a Lambda execution role session, but a long-term key so plain key env vars suffice.
@@ -144,6 +157,7 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
     // An IP endpoint: the SDK's endpoint rules then address buckets path-style by themselves.
     AWS_ENDPOINT_URL_S3: s3.url,
+    AWS_ENDPOINT_URL_SQS: sqs.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
     AWS_ENDPOINT_URL_STS: sts.url,
     AWS_REGION: region,
@@ -175,6 +189,7 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     dnif,
     dynamodb,
     s3,
+    sqs,
     region,
     accountId,
     secretName,
@@ -203,9 +218,10 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
       dnif.clear();
       dnif.normal();
       s3.reset();
+      sqs.reset();
     },
     async stop() {
-      const results = await Promise.allSettled([cloudtrail, secrets, sts, dnif, dynamodb, s3].map((s) => s.close()));
+      const results = await Promise.allSettled([cloudtrail, secrets, sts, dnif, dynamodb, s3, sqs].map((s) => s.close()));
       const err = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (err) throw err.reason;
     },

@@ -20,9 +20,9 @@ export function scheduledEvent(time = new Date()): ScheduledEvent {
   };
 }
 
-/** A context whose remaining time really runs down from `timeoutMs`. */
-export function lambdaContext(timeoutMs = 60_000, functionName = 'forwarder'): Context {
-  const endsAt = Date.now() + timeoutMs;
+/** A context whose remaining time really runs down from `timeoutMs` (on `now`, e.g. a StandInClock's). */
+export function lambdaContext(timeoutMs = 60_000, functionName = 'forwarder', now: () => number = Date.now): Context {
+  const endsAt = now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -32,7 +32,7 @@ export function lambdaContext(timeoutMs = 60_000, functionName = 'forwarder'): C
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => endsAt - Date.now(),
+    getRemainingTimeInMillis: () => endsAt - now(),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

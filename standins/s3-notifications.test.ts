@@ -2,6 +2,7 @@ import { startS3, type ObjectCreated, type S3StandIn } from './s3';
 import {
   allNotificationShapes,
   cloudTrailSnsMessage,
+  routeNotifications,
   eventBridgeObjectCreated,
   s3EventKey,
   s3EventMessage,
@@ -9,6 +10,7 @@ import {
   snsWrappedS3Event,
 } from './s3-notifications';
 import { CredentialRegistry } from './sigv4';
+import { startSqs } from './sqs';
 
 /** How a reader must decode S3 event keys. */
 const decodeS3Key = (k: string) => decodeURIComponent(k.replace(/\+/g, ' '));
@@ -71,5 +73,21 @@ describe('S3 notification messages', () => {
 
     expect(JSON.parse(s3TestEvent('org-trail'))).toMatchObject({ Service: 'Amazon S3', Event: 's3:TestEvent', Bucket: 'org-trail' });
     expect(Object.keys(allNotificationShapes(n))).toEqual(['s3', 'sns-s3', 'cloudtrail-sns', 'eventbridge']);
+  });
+
+  it('routes created objects to a queue as notifications of the chosen shape', async () => {
+    const sqs = await startSqs({ registry: new CredentialRegistry(), defaultRegion: 'eu-west-1', defaultAccountId: '999988887777' });
+    try {
+      sqs.createQueue('trail-files');
+      const off = routeNotifications(s3, sqs, { bucket: 'org-trail', queue: 'trail-files', shape: 'sns-s3', filter: (k) => k.endsWith('.json.gz') });
+      s3.putObject('org-trail', 'AWSLogs/1/CloudTrail/x y.json.gz', 'a');
+      s3.putObject('org-trail', 'AWSLogs/1/other.txt', 'b');
+      off();
+      s3.putObject('org-trail', 'AWSLogs/1/CloudTrail/late.json.gz', 'c');
+      const bodies = sqs.messages('trail-files').map((m) => JSON.parse(JSON.parse(m.body).Message).Records[0].s3.object.key);
+      expect(bodies).toEqual(['AWSLogs/1/CloudTrail/x+y.json.gz']);
+    } finally {
+      await sqs.close();
+    }
   });
 });

@@ -5,7 +5,8 @@
  * `s3ObjectKey: [...]`), an EventBridge "Object Created" event, and S3's `s3:TestEvent`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { ObjectCreated } from './s3';
+import type { ObjectCreated, S3StandIn } from './s3';
+import type { SqsStandIn } from './sqs';
 
 /** What a notification says about one object. `ObjectCreated` from the stand-in fits. */
 export interface NotifiedObject {
@@ -135,4 +136,21 @@ export function allNotificationShapes(n: ObjectCreated | NotifiedObject): Record
     'cloudtrail-sns': cloudTrailSnsMessage(n.bucket.name, [n.object.key]),
     eventbridge: eventBridgeObjectCreated(n),
   };
+}
+
+export type NotificationShape = keyof ReturnType<typeof allNotificationShapes>;
+
+/**
+ * Wire the bucket to the queue as a stack would: every object created in `bucket` (and
+ * passing `filter`) becomes one message of `shape` on `queue`. Returns an unsubscribe.
+ */
+export function routeNotifications(
+  s3: S3StandIn,
+  sqs: SqsStandIn,
+  opts: { bucket: string; queue: string; shape?: NotificationShape; filter?: (key: string) => boolean },
+): () => void {
+  return s3.onObjectCreated((e) => {
+    if (e.bucket.name !== opts.bucket || (opts.filter && !opts.filter(e.object.key))) return;
+    sqs.sendMessage(opts.queue, allNotificationShapes(e)[opts.shape ?? 's3']);
+  });
 }
