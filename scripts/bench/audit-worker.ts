@@ -1,14 +1,11 @@
 /**
  * The audit benchmark's "Lambda": a child process holding the real trail-audit handler, invoked
  * once like Lambda does, reporting its own CPU time, wall time and peak RSS (not the stand-ins').
- * ListPublicKeys/GetTrailStatus come from aws-sdk-client-mock until the CloudTrail stand-in
- * serves them; S3, DynamoDB, Secrets Manager and DNIF are the loopback stand-ins.
+ * S3, CloudTrail, DynamoDB, Secrets Manager and DNIF are the loopback stand-ins.
  *
- *   parent → { type: 'invoke', timeoutMs, publicKeys: [{ fingerprint, derBase64 }] }
+ *   parent → { type: 'invoke', timeoutMs }
  *   child  → { type: 'result', summary?, error?, wallMs, cpuUserMs, cpuSystemMs, maxRssMB }
  */
-import { CloudTrailClient, GetTrailStatusCommand, ListPublicKeysCommand } from '@aws-sdk/client-cloudtrail';
-import { mockClient } from 'aws-sdk-client-mock';
 import { resourceUsage } from 'node:process';
 import { handler } from '../../functions/trail-audit/handler';
 import { lambdaContext, scheduledEvent } from '../../standins/lambda';
@@ -16,7 +13,6 @@ import { lambdaContext, scheduledEvent } from '../../standins/lambda';
 export interface AuditInvokeRequest {
   type: 'invoke';
   timeoutMs: number;
-  publicKeys: Array<{ fingerprint: string; derBase64: string }>;
 }
 
 export interface AuditInvokeResult {
@@ -30,9 +26,6 @@ export interface AuditInvokeResult {
 }
 
 process.on('message', async (req: AuditInvokeRequest) => {
-  const ct = mockClient(CloudTrailClient);
-  ct.on(ListPublicKeysCommand).resolves({ PublicKeyList: req.publicKeys.map((k) => ({ Fingerprint: k.fingerprint, Value: Buffer.from(k.derBase64, 'base64') })) });
-  ct.on(GetTrailStatusCommand).resolves({ IsLogging: true });
   const cpu = process.cpuUsage();
   const started = performance.now();
   let result: Pick<AuditInvokeResult, 'summary' | 'error'>;

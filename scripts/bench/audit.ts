@@ -5,7 +5,8 @@
  * stand-in, every file already in the ledger (the steady state), then one run of the real handler,
  * bundled, in a child process. Figures: S3 requests by operation, DynamoDB calls, the worker's CPU
  * per account-region-hour, and the wall time for the whole grid (default 100 × 4 × 24, the
- * issue's figure; --quick 10 × 4 × 6).
+ * issue's figure; --quick 10 × 4 × 6). Trail files, digests, public keys and trail status come
+ * from the stand-ins (buildTrailFiles, writeDigestChain, the CloudTrail stand-in).
  */
 import { fork } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
@@ -16,8 +17,7 @@ import { ObjectLedger } from '../../functions/core/checkpoint/object-ledger';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { hashUncompressed } from '../../functions/core/digest/content-hash';
-import { loadRecords, startStandIns } from '../../standins';
-import { newSigningKey, TrailWriter } from '../../test/trail-audit/trail-writer';
+import { buildTrailFiles, loadRecords, putTrailFiles, startStandIns, writeDigestChain } from '../../standins';
 import { REPO_ROOT, WORK_DIR } from './bundle';
 import type { AuditInvokeResult } from './audit-worker';
 import { startDdbMeter } from './ddb-meter';
@@ -71,6 +71,7 @@ const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-west-2'];
 const FILES_PER_HOUR = 12;
 const RECORDS_PER_FILE = 20;
 const WORKER = path.join(WORK_DIR, 'audit-worker', 'index.js');
+const ORG_ID = 'o-bench12345';
 
 export async function auditBench(grid: AuditGrid, say: (msg: string) => void): Promise<AuditBenchResult> {
   await build({
@@ -87,30 +88,26 @@ export async function auditBench(grid: AuditGrid, say: (msg: string) => void): P
     const connectorName = 'audit-bench';
     s.s3.createBucket(bucket);
     s.putConnectorSecret(s.connector({ connectorName }));
-    const key = newSigningKey();
-    const etags = new Map<string, string>();
-    const writer = new TrailWriter({
-      bucket,
-      orgId: 'o-bench12345',
-      keyFor: () => key,
-      put: (b, k, o) => void etags.set(k, s.s3.putObject(b, k, o.body, { metadata: o.metadata }).etag),
-    });
-    // Digests end 10 minutes past each hour; the newest 10 minutes ago, all inside the lookback.
-    const newest = Date.now() - 10 * 60_000;
+    const trailName = 'org-trail';
+    s.cloudtrail.trails.addTrail({ name: trailName, accountId: s.accountId, homeRegion: 'us-east-1', bucket, organization: true, multiRegion: true, logFileValidation: true });
+    // Hourly digests; the newest ends at the last full hour, all inside the lookback.
+    const from = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000 - grid.hours * 3_600_000);
     const accounts = Array.from({ length: grid.accounts }, (_, i) => String(100000000000 + i));
+    const regions = REGIONS.slice(0, grid.regions);
+    const etags = new Map<string, string>();
     let digests = 0;
     for (const account of accounts) {
-      for (const region of REGIONS.slice(0, grid.regions)) {
-        for (let h = grid.hours - 1; h >= 0; h--) {
-          await writer.writeHour(account, region, newest - h * 3_600_000, { files: FILES_PER_HOUR, records: RECORDS_PER_FILE });
-          digests += 1;
-        }
+      // One account at a time: the generated files are dropped once stored.
+      const files = buildTrailFiles({ accountIds: [account], regions, orgId: ORG_ID, from, hours: grid.hours, intervalMinutes: 60 / FILES_PER_HOUR, recordsPerFile: RECORDS_PER_FILE, seed: digests + 1 });
+      putTrailFiles(s.s3, bucket, files).forEach((o, i) => etags.set(files[i]!.key, o.etag));
+      for (const region of regions) {
+        digests += writeDigestChain(s.s3, s.cloudtrail.trails, { bucket, orgId: ORG_ID, accountId: account, region, trailName, homeRegion: 'us-east-1', files, from, hours: grid.hours }).length;
       }
     }
     // The steady state: every file already delivered (the normal path's ledger items).
     const doc = DynamoDBDocumentClient.from(s.dynamodb.client());
     const ledger = new ObjectLedger(doc, s.dynamodb.tableName, connectorName);
-    const items = [...etags].filter(([k]) => k.includes('/CloudTrail/')).map(([k, etag]) => {
+    const items = [...etags].map(([k, etag]) => {
       const ref = { bucket, key: k, etag: etag.replace(/"/g, '') };
       return { pk: ledger.pkOf(ref), ...ref, status: 'done', delivered: RECORDS_PER_FILE, records: RECORDS_PER_FILE, forwarded: RECORDS_PER_FILE };
     });
@@ -135,7 +132,7 @@ export async function auditBench(grid: AuditGrid, say: (msg: string) => void): P
     const result = await new Promise<AuditInvokeResult>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`audit worker exited with ${code}; see .bench/logs/audit.log`)));
       child.once('message', (m: AuditInvokeResult) => resolve(m));
-      child.send({ type: 'invoke', timeoutMs: 900_000, publicKeys: [{ fingerprint: key.fingerprint, derBase64: key.der.toString('base64') }] });
+      child.send({ type: 'invoke', timeoutMs: 900_000 });
     });
 
     const stats = s.s3.stats();
