@@ -23,3 +23,17 @@ export const FORWARDER_METRICS = {
 } as const;
 
 export type ForwarderMetricName = keyof typeof FORWARDER_METRICS;
+
+/** Metrics only the trail-file source emits (besides the ones above). */
+export const TRAIL_FILE_METRICS = {
+  /** Files delivered, digests and other keys skipped, files that could not be read. */
+  ObjectsForwarded: 'Count',
+  ObjectsSkipped: 'Count',
+  ObjectReadErrors: 'Count',
+  /** Work handed on to a later message (deadline, lease held, DNIF outage). */
+  Continuations: 'Count',
+  /** Files handed back because DNIF did not take them. */
+  DeliveryDeferred: 'Count',
+} as const;
+
+export type TrailFileMetricName = keyof typeof TRAIL_FILE_METRICS;

@@ -11,7 +11,10 @@ export const MetricName = {
   EventsFiltered: 'EventsFiltered',
   EventsTruncated: 'EventsTruncated',
   EventsUnparsed: 'EventsUnparsed',
-  /** Trail files (S3 source). */
+} as const;
+
+/** What only the trail-file source emits besides the above (infra/names.ts TRAIL_FILE_METRICS). */
+export const TrailFileMetricName = {
   ObjectsForwarded: 'ObjectsForwarded',
   ObjectsSkipped: 'ObjectsSkipped',
   ObjectReadErrors: 'ObjectReadErrors',

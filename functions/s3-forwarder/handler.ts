@@ -1,31 +1,31 @@
 /**
  * S3 trail-file forwarder, run by an SQS event source mapping with ReportBatchItemFailures
  * (SPEC.md, "Second source"). Thin: settings, connector, clients; processMessages decides what
- * becomes of each message; returns `{ batchItemFailures }`.
+ * becomes of each message; returns `{ batchItemFailures }`. A direct invoke with
+ * `{"replay":{...}}` replays a time range through the same ledger (replay.ts).
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ObjectLedger } from '../core/checkpoint/object-ledger';
 import { loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
-import type { Connector } from '../core/connector';
 import { compileFilters } from '../core/filters';
 import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import { createSink } from '../core/sink/create-sink';
-import { credentialsFor } from '../core/source/credentials';
-import { forwardObject } from '../core/source/trail-files/forward-object';
+import type { Sink } from '../core/sink/sink';
+import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
+import { resetS3Clients, s3ClientFor } from '../core/source/trail-files/s3-client';
 import { Deadline } from '../core/time';
 import { processMessages, emptyS3Summary } from './process-messages';
 import { QueueSender } from './queue';
+import { parseReplayRequest, replay, type ReplaySummary } from './replay';
 import { recordS3Metrics } from './s3-metrics';
 
 let config: S3ForwarderConfig | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 let queue: QueueSender | undefined;
-const s3Clients = new Map<string, S3Client>();
 /** Set after DNIF refused our credentials: the next invocation reads the secret afresh (rotation). */
 let refetchSecret = false;
 
@@ -34,42 +34,28 @@ export function resetS3ForwarderState(): void {
   config = undefined;
   doc = undefined;
   queue = undefined;
-  s3Clients.clear();
+  resetS3Clients();
   refetchSecret = false;
 }
 
-/** One S3 client per connector identity: the connector's keys or role read the bucket. */
-export function s3ClientFor(connector: Connector): S3Client {
-  const id = `${connector.name}|${connector.aws.accessKeyId ?? ''}|${connector.aws.roleArn ?? ''}`;
-  let client = s3Clients.get(id);
-  if (!client) {
-    const region = connector.regions[0];
-    client = new S3Client({ region, credentials: credentialsFor(connector.aws, region), followRegionRedirects: true });
-    s3Clients.set(id, client);
-  }
-  return client;
+/** What a direct invoke for replay sends. */
+export interface ReplayEvent {
+  replay: unknown;
 }
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-  config ??= loadS3ForwarderConfig();
+/** Everything forwardObject needs for this invocation, and the sink to close after. */
+export async function invocationDeps(settings: S3ForwarderConfig, context: Context, endsAtMs: number): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  queue ??= new QueueSender();
-  const settings = config;
-  logger.addContext(context);
-  const endsAtMs = Date.now() + context.getRemainingTimeInMillis();
-  const summary = emptyS3Summary();
-  const startedAt = Date.now();
-  try {
-    const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
-    refetchSecret = false;
-    const sink = createSink(connector);
-    const deadline = new Deadline(endsAtMs, settings.deadlineReserveMs);
-    const sender = queue;
-    const forwardDeps = {
+  const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
+  refetchSecret = false;
+  const sink = createSink(connector);
+  return {
+    sink,
+    deps: {
       s3: s3ClientFor(connector),
       ledger: new ObjectLedger(doc, settings.checkpointTable, connector.name),
       sink,
-      deadline,
+      deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
       limits: { maxEvents: settings.batchMaxEvents, maxBytes: settings.batchMaxBytes },
       keep: compileFilters(connector.filters),
       connectorName: connector.name,
@@ -77,14 +63,36 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
       owner: context.awsRequestId,
       leaseUntilMs: endsAtMs,
       logger,
-    };
+    },
+  };
+}
+
+export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
+export async function handler(event: ReplayEvent, context: Context): Promise<ReplaySummary>;
+export async function handler(event: SQSEvent | ReplayEvent, context: Context): Promise<SQSBatchResponse | ReplaySummary> {
+  config ??= loadS3ForwarderConfig();
+  queue ??= new QueueSender();
+  const settings = config;
+  const sender = queue;
+  logger.addContext(context);
+  const endsAtMs = Date.now() + context.getRemainingTimeInMillis();
+  const summary = emptyS3Summary();
+  const startedAt = Date.now();
+  try {
+    const request = 'replay' in event ? parseReplayRequest(event.replay) : undefined;
+    const { deps, sink } = await invocationDeps(settings, context, endsAtMs);
     try {
+      if (request) {
+        const result = await replay(request, { s3: deps.s3, forward: (o) => forwardObject(o, deps), deadline: deps.deadline });
+        logger.info('Replay finished', { replay: result });
+        return result;
+      }
       const response = await processMessages(
-        event.Records ?? [],
+        (event as SQSEvent).Records ?? [],
         {
-          forward: (object) => forwardObject(object, forwardDeps),
+          forward: (object) => forwardObject(object, deps),
           handOn: (arn, body, delay) => sender.send(arn, body, delay),
-          deadline,
+          deadline: deps.deadline,
           outageToleranceMs: settings.outageToleranceHours * 3600_000,
           outageBackoffSeconds: settings.outageBackoffSeconds,
           logger,
@@ -105,4 +113,4 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     logger.info('S3 forwarder run finished', { summary });
     metrics.publishStoredMetrics();
   }
-};
+}

@@ -1,10 +1,8 @@
 /**
  * The S3 forwarder handler on SQS events of every notification shape, with real trail files in
- * the S3 stand-in, the ledger in dynalite and the DNIF receiver. The queue's SendMessage is
- * mocked here (aws-sdk-client-mock): what the handler hands on is fed back as the next event.
+ * the S3 stand-in, the ledger in dynalite, the SQS stand-in (continuations go there through the
+ * real SDK) and the DNIF receiver. What the handler hands on is fed back as the next event.
  */
-import { GetQueueUrlCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { mockClient } from 'aws-sdk-client-mock';
 import { handler, resetS3ForwarderState } from '../../../functions/s3-forwarder/handler';
 import { resetSecretCache } from '../../../functions/core/secret';
 import { logger } from '../../../functions/core/logger';
@@ -14,10 +12,9 @@ import {
 } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
 import { captureStdout } from '../harness';
-import { sqsEvent } from './sqs-events';
+import { sqsRecord } from './sqs-events';
 
 const env = useStandIns();
-const sqs = mockClient(SQSClient);
 const BUCKET = 'org-trail';
 const ACCOUNTS = ['111111111111', '222222222222', '333333333333'];
 let seq = 0;
@@ -34,13 +31,22 @@ function freshConnector(extra: Record<string, string> = {}) {
   resetS3ForwarderState();
   resetSecretCache();
   sent = [];
-  sqs.reset();
-  sqs.on(GetQueueUrlCommand).resolves({ QueueUrl: 'http://127.0.0.1:1/111122223333/trail-files' });
-  sqs.on(SendMessageCommand).callsFake((input: { MessageBody: string; DelaySeconds?: number }) => {
-    sent.push({ body: input.MessageBody, delay: input.DelaySeconds ?? 0 });
-    return { MessageId: `m-${sent.length}` };
-  });
+  if (!s.sqs.queue(QUEUE)) s.sqs.createQueue(QUEUE, { visibilityTimeoutSeconds: 360 });
+  s.sqs.purge(QUEUE);
   return { s, name };
+}
+
+const QUEUE = 'trail-files';
+const sqsEvent = (bodies: string[]) => ({ Records: bodies.map((b) => ({ ...sqsRecord(b), eventSourceARN: env().sqs.queue(QUEUE)?.arn ?? '' })) });
+
+/** Runs the handler, then takes what it handed on to the queue (body, delay in s). */
+async function invoke(bodies: string[], timeoutMs: number) {
+  const s = env();
+  const event = sqsEvent(bodies);
+  const result = await handler(event, lambdaContext(timeoutMs, 's3-forwarder'));
+  sent = s.sqs.messages(QUEUE).map((m) => ({ body: m.body, delay: Math.round((m.visibleAt - m.sentAt) / 1000) }));
+  s.sqs.purge(QUEUE);
+  return { event, result };
 }
 
 function captureCreated(): { events: ObjectCreated[]; stop: () => void } {
@@ -51,7 +57,6 @@ function captureCreated(): { events: ObjectCreated[]; stop: () => void } {
 
 describe('s3-forwarder handler', () => {
   afterAll(() => {
-    sqs.restore();
     for (const k of ['DEADLINE_RESERVE_MS', 'DNIF_OUTAGE_BACKOFF_SECONDS', 'BATCH_MAX_EVENTS', 'DNIF_OUTAGE_TOLERANCE_HOURS']) delete process.env[k];
   });
 
@@ -134,21 +139,19 @@ describe('s3-forwarder handler', () => {
     let bodies = created.events.map((e) => s3EventMessage(e));
     const delays: number[] = [];
     for (let round = 0; round < 4; round++) {
-      expect(await handler(sqsEvent(bodies), lambdaContext(2_500))).toEqual({ batchItemFailures: [] });
+      expect((await invoke(bodies, 2_500)).result).toEqual({ batchItemFailures: [] });
       expect(sent.length).toBeGreaterThan(0);
       delays.push(Math.max(...sent.map((m) => m.delay)));
       bodies = sent.map((m) => m.body);
-      sent = [];
     }
     expect(delays).toEqual([1, 2, 4, 8]);
     s.dnif.normal();
     // A short invocation: the deadline comes part way, the rest is handed on with no delay.
     const reasons = new Set<string>();
     for (let round = 0; bodies.length > 0 && round < 50; round++) {
-      expect(await handler(sqsEvent(bodies), lambdaContext(1_100))).toEqual({ batchItemFailures: [] });
+      expect((await invoke(bodies, 1_100)).result).toEqual({ batchItemFailures: [] });
       for (const m of sent) reasons.add(`${JSON.parse(m.body).dnifForwarderContinuation.reason}:${m.delay}`);
       bodies = sent.map((m) => m.body);
-      sent = [];
     }
     expect(reasons).toEqual(new Set(['deadline:0']));
     expect(bodies).toEqual([]);
@@ -165,8 +168,8 @@ describe('s3-forwarder handler', () => {
     s.dnif.reject(503);
     const longAgo = new Date(Date.now() - 2 * 3600_000).toISOString();
     const body = JSON.stringify({ dnifForwarderContinuation: { version: 1, reason: 'dnif-unavailable', attempt: 7, outageSince: longAgo, objects: [{ bucket: BUCKET, key: file.key }] } });
-    const event = sqsEvent([body]);
-    expect(await handler(event, lambdaContext(3_000))).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
+    const { event, result } = await invoke([body], 3_000);
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] });
     expect(sent).toEqual([]);
   });
 });
