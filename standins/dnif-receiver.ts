@@ -66,6 +66,8 @@ export interface Attempt {
 export interface FailOptions {
   /** Retry-After header: seconds, or an HTTP date. */
   retryAfter?: number | string;
+  /** Location header (a redirect); `landingUrl` answers any GET with 200, as a login or landing page would. */
+  location?: string;
   body?: string;
 }
 
@@ -73,6 +75,10 @@ export interface DnifReceiver {
   /** `<scheme>://127.0.0.1:<port>/events`. */
   url: string;
   baseUrl: string;
+  /** `<baseUrl>/landing`: answers GET with 200 and records nothing (where a redirect may lead). */
+  landingUrl: string;
+  /** GETs that reached `landingUrl` (a client that followed a redirect). */
+  readonly landings: number;
   readonly auth: ReceiverAuth;
   setAuth(auth: ReceiverAuth): void;
 
@@ -197,11 +203,13 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
   let hanging = false;
   let slowMs = 0;
   let downMode: 'refuse' | 'reset' | undefined;
+  let landings = 0;
 
   function sendStatus(res: ServerResponse, status: number, message: string, extra: FailOptions = {}): void {
     const body = extra.body ?? JSON.stringify({ status: status < 300 ? 'success' : 'error', message });
     const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) };
     if (extra.retryAfter !== undefined) headers['Retry-After'] = String(extra.retryAfter);
+    if (extra.location !== undefined) headers.Location = extra.location;
     if (status === 401) headers['WWW-Authenticate'] = auth.type === 'basic' ? 'Basic realm="dnif"' : 'Bearer';
     res.writeHead(status, headers);
     res.end(body);
@@ -237,6 +245,10 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
     };
 
     if (hanging) return void (attempt.status = 'hung');
+    if (req.method === 'GET' && new URL(req.url ?? '/', 'http://x').pathname === '/landing') {
+      landings += 1;
+      return answer(200, 'landing page');
+    }
     if (failQueue && failQueue.remaining > 0) {
       failQueue.remaining--;
       return answer(failQueue.status, 'failNext', failQueue.opts);
@@ -297,6 +309,10 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
   return {
     url: `${baseUrl}/events`,
     baseUrl,
+    landingUrl: `${baseUrl}/landing`,
+    get landings() {
+      return landings;
+    },
     get auth() {
       return auth;
     },
@@ -320,6 +336,7 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
       probes.length = 0;
       attempts.length = 0;
       all = [];
+      landings = 0;
       ledger.clear();
     },
     failNext(n, status, o = {}) {

@@ -167,6 +167,8 @@ export async function startStandIns(opts: StandInsOptions = {}): Promise<StandIn
     AWS_EC2_METADATA_DISABLED: 'true',
     SECRET_ID: secretName,
     CHECKPOINT_TABLE: dynamodb.tableName,
+    // The stand-ins listen on plain http / TCP on 127.0.0.1 (contract, "Transport rules").
+    DNIF_ALLOW_LOOPBACK_PLAINTEXT: '1',
   };
 
   const connector = (overrides: ConnectorDocument = {}): ConnectorDocument => {

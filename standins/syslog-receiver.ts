@@ -88,6 +88,15 @@ export interface SyslogReceiver {
   expectClean(): void;
   /** After `n` more messages, cut the connection that carried the n-th, discarding whatever it had not parsed yet. */
   dropAfter(n: number): void;
+  /**
+   * The next `n` connections the client closes get a reset instead of the receiver's close: every
+   * message was taken, but the client gets no confirmation (an Adapter failing after it read them).
+   */
+  withholdConfirmation(n: number): void;
+  /** Connections whose confirmation was withheld. */
+  readonly withheld: number;
+  /** Cancel dropAfter and withholdConfirmation not yet used. */
+  normal(): void;
   /** Stop listening (ECONNREFUSED) and cut open connections. */
   refuse(): Promise<void>;
   /** Listen again on the same port. */
@@ -269,6 +278,8 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
   const open = new Set<Socket>();
   const ledger = new EventLedger(() => (problems.length > 0 ? new Error(`syslog receiver saw bad framing: ${problems.join('; ')}`) : undefined));
   let dropIn: number | undefined;
+  let withhold = 0;
+  let withheld = 0;
   let port = opts.port ?? 0;
 
   const notify = () => ledger.notify();
@@ -327,6 +338,13 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
     socket.on('end', () => {
       conn.closedBy ??= 'client';
       if (deframer.pending > 0 && !dropped) problems.push(`connection ${conn.id}: closed by the client in the middle of a frame (${deframer.pending} bytes)`);
+      if (withhold > 0 && !dropped) {
+        withhold -= 1;
+        withheld += 1;
+        // An RST on the TCP socket under TLS: no close_notify, no FIN, no confirmation.
+        const raw = (socket as Socket & { _parent?: Socket })._parent ?? socket;
+        raw.resetAndDestroy();
+      }
       notify();
     });
     socket.on('error', () => {
@@ -397,6 +415,16 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
       if (!(n >= 1)) throw new Error('dropAfter needs n >= 1');
       dropIn = n;
     },
+    withholdConfirmation(n) {
+      withhold = n;
+    },
+    normal() {
+      dropIn = undefined;
+      withhold = 0;
+    },
+    get withheld() {
+      return withheld;
+    },
     refuse: stopListening,
     accept: () => (server.listening ? Promise.resolve() : listen()),
     clear() {
@@ -405,6 +433,8 @@ export async function startSyslogReceiver(opts: SyslogReceiverOptions = {}): Pro
       problems.length = 0;
       ledger.clear();
       dropIn = undefined;
+      withhold = 0;
+      withheld = 0;
     },
     close: stopListening,
   };

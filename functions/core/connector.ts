@@ -11,6 +11,7 @@
 // no locale: English is imported by name (a namespace would reach all ~40) and passed to the parse.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { dnifUrlProblem, HEADER_NAME, headerProblems, headerValueProblem, isShowableKeyName, plainSyslogProblem } from './transport-rules';
 
 /** One broken rule of the connector, by dotted field path. */
 export interface FieldProblem {
@@ -39,26 +40,27 @@ const region = z
 
 const nonEmpty = (what: string) => z.string().check(z.minLength(1, `${what} must not be empty`));
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+/** AWS has 37 regions across its partitions (2025); a longer list cannot be right. */
+export const MAX_AWS_REGIONS = 40;
+export const MAX_FILTER_RULES = 100;
+export const MAX_PATTERN_LENGTH = 256;
+/** rsyslog's default maxMessageSize: what a stock DNIF Adapter takes whole (the RFC 5424 header included). */
+export const DEFAULT_SYSLOG_MAX_MESSAGE_BYTES = 8192;
 
-/** https only; plain http is accepted for loopback receivers (local tests and the demo). */
-export function isAllowedDnifUrl(raw: string): boolean {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return false;
-  }
-  if (url.protocol === 'https:') return true;
-  return url.protocol === 'http:' && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'));
-}
-
-const headerName = z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid HTTP header name'));
+const headerName = z.string().check(z.regex(HEADER_NAME, 'must be a valid HTTP header name'));
+/** A value that goes into a request header as it is (a token, a shared secret). */
+const headerValue = (what: string) =>
+  nonEmpty(what).check(z.refine((v) => headerValueProblem(v) === undefined, { error: (i) => headerValueProblem(String(i.input)) }));
 
 const authSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('bearer'), token: nonEmpty('token') }),
-  z.strictObject({ type: z.literal('basic'), username: nonEmpty('username'), password: nonEmpty('password') }),
-  z.strictObject({ type: z.literal('header'), name: headerName, value: nonEmpty('value') }),
+  z.strictObject({ type: z.literal('bearer'), token: headerValue('token') }),
+  z.strictObject({
+    type: z.literal('basic'),
+    // RFC 7617: the user-id cannot contain a colon (the first one ends it).
+    username: nonEmpty('username').check(z.refine((u) => !u.includes(':'), 'must not contain ":" (RFC 7617)')),
+    password: nonEmpty('password'),
+  }),
+  z.strictObject({ type: z.literal('header'), name: headerName, value: headerValue('value') }),
   z.strictObject({
     type: z.literal('hmac'),
     header: headerName,
@@ -76,14 +78,17 @@ const syslogSchema = z.strictObject({
   ca: z.optional(pem),
   cert: z.optional(pem),
   key: z.optional(pem),
+  /** Largest RFC 5424 message (header included); larger records are shrunk as for HTTP. */
+  maxMessageBytes: z._default(
+    z.number().check(z.int('must be a whole number'), z.gte(1024, 'must be at least 1024'), z.lte(1_048_576, 'must be at most 1048576')),
+    DEFAULT_SYSLOG_MAX_MESSAGE_BYTES,
+  ),
 });
 
 const dnifSchema = z
   .strictObject({
-    url: z.optional(
-      z.string().check(z.refine(isAllowedDnifUrl, 'must be an https:// URL (http:// only for a loopback receiver)')),
-    ),
-    token: z.optional(nonEmpty('token')),
+    url: z.optional(z.string().check(z.refine((u) => dnifUrlProblem(u) === undefined, { error: (i) => dnifUrlProblem(String(i.input)) }))),
+    token: z.optional(headerValue('token')),
     auth: z.optional(authSchema),
     format: z._default(z.enum(['json', 'ndjson']), 'json'),
     gzip: z._default(z.boolean(), false),
@@ -96,6 +101,9 @@ const dnifSchema = z
     if (d.url && !d.token && !d.auth)
       ctx.addIssue({ code: 'custom', path: ['token'], message: 'is required (or give dnif.auth)' });
     if (d.token && d.auth) ctx.addIssue({ code: 'custom', path: ['auth'], message: 'give either dnif.token or dnif.auth, not both' });
+    for (const p of headerProblems(d.headers ?? {}, authHeaderOf(d.auth ?? (d.token ? { type: 'bearer' } : undefined)))) {
+      ctx.addIssue({ code: 'custom', path: ['headers', p.key], message: p.problem });
+    }
     if (!d.syslog) return;
     // One destination per connector: a batch is then delivered, or not, in one place.
     if (d.url) ctx.addIssue({ code: 'custom', path: ['syslog'], message: 'give either dnif.url or dnif.syslog, not both' });
@@ -109,13 +117,16 @@ const dnifSchema = z
     for (const field of ['ca', 'cert', 'key'] as const) {
       if (!s.tls && s[field]) ctx.addIssue({ code: 'custom', path: ['syslog', field], message: 'applies only with dnif.syslog.tls true' });
     }
+    const plain = s.tls ? undefined : plainSyslogProblem(s.host);
+    if (plain) ctx.addIssue({ code: 'custom', path: ['syslog', 'tls'], message: plain });
   }));
 
 /** A pattern such as `Describe*` or `*.amazonaws.com`; `*` matches any run of characters. */
+const pattern = (what: string) => nonEmpty(what).check(z.maxLength(MAX_PATTERN_LENGTH, `must be at most ${MAX_PATTERN_LENGTH} characters`));
 const filterRule = z
   .strictObject({
-    eventSource: z.optional(nonEmpty('eventSource')),
-    eventName: z.optional(nonEmpty('eventName')),
+    eventSource: z.optional(pattern('eventSource')),
+    eventName: z.optional(pattern('eventName')),
     readOnly: z.optional(z.boolean()),
   })
   .check(
@@ -124,10 +135,8 @@ const filterRule = z
     }),
   );
 
-const filtersSchema = z.strictObject({
-  include: z.optional(z.array(filterRule)),
-  exclude: z.optional(z.array(filterRule)),
-});
+const rules = z.array(filterRule).check(z.maxLength(MAX_FILTER_RULES, `must list at most ${MAX_FILTER_RULES} rules`));
+const filtersSchema = z.strictObject({ include: z.optional(rules), exclude: z.optional(rules) });
 
 const connectorSchema = z
   .strictObject({
@@ -140,7 +149,9 @@ const connectorSchema = z
     awsSecretAccessKey: z.optional(z.string().check(z.minLength(16, 'must be an AWS secret access key (at least 16 characters)'))),
     awsSessionToken: z.optional(nonEmpty('awsSessionToken')),
     awsRegion: z.optional(region),
-    awsRegions: z.optional(z.array(region).check(z.minLength(1, 'must list at least one region'))),
+    awsRegions: z.optional(
+      z.array(region).check(z.minLength(1, 'must list at least one region'), z.maxLength(MAX_AWS_REGIONS, `must list at most ${MAX_AWS_REGIONS} regions (more than AWS has)`)),
+    ),
     roleArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN'))),
     externalId: z.optional(
       z.string().check(z.minLength(2, 'must be 2-1224 characters'), z.maxLength(1224, 'must be 2-1224 characters')),
@@ -168,6 +179,12 @@ export type DnifAuth = z.output<typeof authSchema>;
 export type SyslogTarget = z.output<typeof syslogSchema>;
 export type FilterRule = z.output<typeof filterRule>;
 export type Filters = z.output<typeof filtersSchema>;
+
+/** The header dnif.auth sets (lower case), which dnif.headers must not set too. */
+function authHeaderOf(auth: { type: string; name?: string; header?: string } | undefined): string | undefined {
+  if (!auth) return undefined;
+  return (auth.type === 'header' ? auth.name : auth.type === 'hmac' ? auth.header : 'authorization')?.toLowerCase();
+}
 
 /** HTTP delivery settings with `token` folded into `auth`. */
 export interface HttpTarget {
@@ -206,7 +223,11 @@ function describeIssue(issue: z.core.$ZodIssue): FieldProblem[] {
   const field = issue.path.map(String).join('.') || '(secret)';
   switch (issue.code) {
     case 'unrecognized_keys':
-      return issue.keys.map((k) => ({ field: field === '(secret)' ? k : `${field}.${k}`, problem: 'is not a known field' }));
+      // A key that looks like a secret (pasted as a key) is named by its position, not echoed.
+      return issue.keys.map((k, i) => {
+        const key = isShowableKeyName(k) ? k : `(unknown key ${i + 1})`;
+        return { field: field === '(secret)' ? key : `${field}.${key}`, problem: 'is not a known field' };
+      });
     case 'invalid_type':
       // zod's own text says "received undefined" for a missing field; say it plainly.
       return [{ field, problem: /received undefined/.test(issue.message) ? 'is required' : `must be of type ${issue.expected}` }];
@@ -268,10 +289,30 @@ export function secretValuesOf(c: Connector): string[] {
   const values = [c.aws.secretAccessKey, c.aws.sessionToken, c.aws.accessKeyId, c.syslog?.key];
   const a = c.http?.auth;
   if (a?.type === 'bearer') values.push(a.token);
-  if (a?.type === 'basic') values.push(a.password);
+  if (a?.type === 'basic') values.push(a.password, Buffer.from(`${a.username}:${a.password}`, 'utf8').toString('base64'));
   if (a?.type === 'header') values.push(a.value);
   if (a?.type === 'hmac') values.push(a.secret);
-  // Extra headers usually carry API keys.
+  // Extra headers usually carry API keys; a URL's query may carry a token.
   values.push(...Object.values(c.http?.headers ?? {}));
+  if (c.http) values.push(...urlSecretsOf(c.http.url));
+  return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
+}
+
+/** The user part and query values of a URL (refused by the schema, hidden all the same). */
+export function urlSecretsOf(raw: string): string[] {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return [];
+  }
+  const decoded = (v: string) => {
+    try {
+      return decodeURIComponent(v);
+    } catch {
+      return v;
+    }
+  };
+  const values = [url.username, url.password, decoded(url.username), decoded(url.password), `${url.username}:${url.password}`, ...url.searchParams.values()];
   return values.filter((v): v is string => typeof v === 'string' && v.length > 0);
 }

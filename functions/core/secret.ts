@@ -4,6 +4,7 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Connector, parseConnector } from './connector';
+import { secretScrubber } from './scrub';
 
 /** The secret could not be read (as opposed to read but invalid: ConnectorValidationError). */
 export class SecretReadError extends Error {
@@ -41,7 +42,20 @@ export async function loadConnector(secretId: string, options: LoadConnectorOpti
   if (typeof value !== 'string') {
     throw new SecretReadError('SecretNotString', `Secret ${secretId} has no SecretString (a binary secret is not supported)`);
   }
-  return parseConnector(value);
+  try {
+    const connector = parseConnector(value);
+    // From now on no log line, summary or thrown error of this process shows its secrets.
+    secretScrubber.addConnector(connector);
+    return connector;
+  } catch (err) {
+    // Invalid: any string in it may be a secret in the wrong field.
+    try {
+      secretScrubber.addLikelySecretsOf(JSON.parse(value));
+    } catch {
+      secretScrubber.add([value]);
+    }
+    throw err;
+  }
 }
 
 function toSecretReadError(secretId: string, err: unknown): SecretReadError {

@@ -12,7 +12,9 @@ import { compileFilters } from '../core/filters';
 import { CloudTrailSource, createCloudTrailClient, SourceError } from '../core/source/cloudtrail-source';
 import { accountKeyOf, credentialsFor } from '../core/source/credentials';
 import { limiterFor } from '../core/source/rate-limiter';
-import { SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
+import { secretScrubber } from '../core/scrub';
+import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
+import { SinkTlsError } from '../core/sink/tls-errors';
 import type { Sink } from '../core/sink/sink';
 import type { Deadline } from '../core/time';
 import { emptySummary, RegionSummary, runRegion } from './region-run';
@@ -149,12 +151,17 @@ export async function forward(options: ForwardOptions): Promise<ForwarderSummary
   return summary;
 }
 
+/** A region's error for the summary: our own texts (built from codes), scrubbed all the same. */
 function describeFailure(err: unknown): { code: string; message: string } {
-  if (err instanceof SinkRejectedError) return { code: err.isAuthError ? 'DnifAuthRejected' : 'DnifRejected', message: err.message };
-  if (err instanceof SinkUnavailableError) return { code: 'DnifUnavailable', message: err.message };
-  if (err instanceof SourceError) return { code: err.code, message: err.message };
+  const text = (code: string, message: string) => ({ code, message: secretScrubber.text(message) });
+  if (err instanceof SinkRejectedError) {
+    const code = err.isAuthError ? 'DnifAuthRejected' : err instanceof SinkRedirectedError ? 'DnifRedirected' : err instanceof SinkTlsError ? 'DnifTlsError' : 'DnifRejected';
+    return text(code, err.message);
+  }
+  if (err instanceof SinkUnavailableError) return text('DnifUnavailable', err.message);
+  if (err instanceof SourceError) return text(err.code, err.message);
   const e = err as { name?: string; message?: string };
-  return { code: e.name ?? 'Error', message: e.message ?? String(err) };
+  return text(e.name ?? 'Error', e.message ?? String(err));
 }
 
 const sum = <T>(items: T[], f: (t: T) => number): number => items.reduce((n, t) => n + f(t), 0);

@@ -9,6 +9,7 @@ import { loadForwarderConfig, type ForwarderConfig } from '../core/config';
 import type { Connector } from '../core/connector';
 import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
+import { secretScrubber } from '../core/scrub';
 import { loadConnector } from '../core/secret';
 import { createSink } from '../core/sink/create-sink';
 import { Deadline } from '../core/time';
@@ -44,9 +45,8 @@ export const handler = async (_event: unknown, context: Context): Promise<Forwar
         logger,
       });
     } finally {
-      // Syslog: confirm what was written and close the connection. Events are checkpointed by
-      // now, so a failure here cannot be retried by the next run: say so loudly.
-      await sink.close?.().catch((err: unknown) => logger.error('Closing the DNIF sink failed', { error: (err as Error).message, code: (err as Error).name }));
+      // Every batch was confirmed (or failed) inside send; close only releases what is open.
+      await sink.close?.().catch((err: unknown) => logger.warn('Closing the DNIF sink failed', { code: (err as Error).name }));
     }
   };
 
@@ -64,7 +64,7 @@ export const handler = async (_event: unknown, context: Context): Promise<Forwar
     }
     recordRunMetrics(summary);
     logger.info('Run finished', { summary });
-    return summary;
+    return secretScrubber.deep(summary);
   } catch (err) {
     if (err instanceof ForwarderRunError) {
       recordRunMetrics(err.summary);
@@ -72,7 +72,8 @@ export const handler = async (_event: unknown, context: Context): Promise<Forwar
     } else {
       logger.error('Run failed', { error: (err as Error).message, code: (err as Error).name });
     }
-    throw err;
+    // What Lambda records (and the dead-letter queue keeps): no secret in its message or stack.
+    throw secretScrubber.error(err as Error);
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -252,7 +252,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
         region: deps.region,
         forwardedAt,
         flatten: deps.flatten,
-        maxRecordBytes: deps.settings.batchMaxBytes - 2,
+        maxRecordBytes: Math.min(deps.settings.batchMaxBytes - 2, deps.sink.maxRecordBytes ?? Infinity),
       });
       if (record.truncated) summary.truncated += 1;
       if (record.unparsed) summary.unparsed += 1;

@@ -6,11 +6,10 @@
  */
 import { LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
 import type { AwsAccess, Connector, FieldProblem, HttpTarget, SyslogTarget } from '../core/connector';
-import { HttpSink } from '../core/sink/http-sink';
-import { connectSyslog } from '../core/sink/syslog-connect';
+import { HttpSink, originOf } from '../core/sink/http-sink';
+import { headerField } from '../core/sink/rfc5424';
+import { sendConfirmed } from '../core/sink/syslog-session';
 import { createCloudTrailClient } from '../core/source/cloudtrail-source';
 import { credentialsFor, type CloudTrailCredentials } from '../core/source/credentials';
 import { Deadline } from '../core/time';
@@ -246,14 +245,7 @@ export function regionsCheck(connector: Connector, cloudTrail: CheckResult[]): C
 // ---------------------------------------------------------------------------------------------
 // DNIF
 
-/** scheme://host:port of the DNIF URL: the path and query may carry a token, so never show them. */
-export function originOf(url: string): string {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return '(dnif.url)';
-  }
-}
+export { originOf };
 
 /**
  * DNIF over HTTP: POST an empty batch (`[]`, or an empty body for ndjson) with the configured
@@ -277,20 +269,35 @@ export function dnifHttpCheck(http: HttpTarget, timeoutMs: number): Promise<Chec
   );
 }
 
-/** How long to wait after a TLS handshake for the server to reject our client certificate (TLS 1.3 does it after). */
-const TLS_SETTLE_MS = 250;
+/** The probe's settle times: the sink's defaults, shorter where the answer is due within seconds. */
+const PROBE_TIMINGS = { handshakeSettleMs: 250, confirmSettleMs: 100 };
 
-/** DNIF over syslog: connect (and for TLS, complete the handshake with ca/cert/key); no message is sent. */
-export function dnifSyslogCheck(syslog: SyslogTarget, timeoutMs: number): Promise<CheckResult> {
+/**
+ * DNIF over syslog: what the sink does for a batch, with no event (syslog-session.ts): connect
+ * (TLS with ca/cert/key), watch for a refusal after the handshake, close and wait for the
+ * Adapter's answer, the confirmation every batch needs. Plain TCP (loopback receivers only) sends
+ * one test message, since a TLS listener takes a silent plain connection and its close quietly;
+ * over TLS nothing is sent.
+ */
+export function dnifSyslogCheck(syslog: SyslogTarget, timeoutMs: number, connectorName = 'test-connection'): Promise<CheckResult> {
   const target = `${syslog.tls ? 'tls' : 'tcp'}://${syslog.host}:${syslog.port}`;
   const details = { target, transport: 'syslog' as const };
   return timed(
     timeoutMs,
-    async (signal) => {
-      const protocol = await probeSocket(syslog, signal);
+    async () => {
+      const bytes = syslog.tls ? Buffer.alloc(0) : testMessage(connectorName);
+      const budget = Math.max(1, timeoutMs - 100);
+      const { protocol } = await sendConfirmed(
+        syslog,
+        bytes,
+        { ...PROBE_TIMINGS, connectTimeoutMs: budget, writeTimeoutMs: budget, closeTimeoutMs: budget },
+        new Deadline(Date.now() + budget, 0),
+      );
       return passedCheck(
         'dnif',
-        syslog.tls ? `DNIF at ${target} completed a TLS handshake (${protocol}); no message was sent` : `DNIF at ${target} accepted a TCP connection; no message was sent`,
+        syslog.tls
+          ? `DNIF at ${target} completed a TLS handshake (${protocol}) and confirmed a clean close; no message was sent`
+          : `DNIF at ${target} took a test message over TCP and confirmed it with a clean close`,
         details,
       );
     },
@@ -298,39 +305,9 @@ export function dnifSyslogCheck(syslog: SyslogTarget, timeoutMs: number): Promis
   );
 }
 
-function probeSocket(s: SyslogTarget, signal: AbortSignal): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let socket: Socket | TLSSocket;
-    let settle: NodeJS.Timeout | undefined;
-    let done = false;
-    const finish = (err?: unknown, protocol?: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(settle);
-      signal.removeEventListener('abort', onAbort);
-      socket?.removeAllListeners('error');
-      socket?.on('error', () => undefined);
-      socket?.destroy();
-      if (err) reject(err);
-      else resolve(protocol ?? 'tcp');
-    };
-    const onAbort = () => finish(Object.assign(new Error('aborted'), { name: 'AbortError' }));
-    signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      socket = connectSyslog(s, (tlsSocket) => {
-        if (!tlsSocket) return finish();
-        // With TLS 1.3 the server checks our certificate after the client considers the
-        // handshake done: give it a moment to send its alert.
-        settle = setTimeout(() => finish(undefined, tlsSocket.getProtocol() ?? 'TLS'), TLS_SETTLE_MS);
-      });
-      if (socket instanceof TLSSocket) {
-        const tlsSocket = socket;
-        tlsSocket.once('close', () => settle && finish(undefined, tlsSocket.getProtocol() ?? 'TLS'));
-      }
-      socket.once('error', (err) => finish(err));
-    } catch (err) {
-      // Bad PEM (ca/cert/key) throws synchronously while building the secure context.
-      finish(err);
-    }
-  });
+/** One RFC 5424 message saying what it is (MSGID test-connection), octet-counted. */
+function testMessage(connectorName: string): Buffer {
+  const msg = `<134>1 ${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')} ${headerField(connectorName, 255)} cloudtrail - test-connection - {"dnifForwarder":{"connectorName":${JSON.stringify(connectorName)},"testConnection":true}}`;
+  const body = Buffer.from(msg, 'utf8');
+  return Buffer.concat([Buffer.from(`${body.length} `, 'ascii'), body]);
 }

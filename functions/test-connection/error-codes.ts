@@ -8,7 +8,8 @@
  */
 import { ConnectorValidationError, type FieldProblem } from '../core/connector';
 import { SecretReadError } from '../core/secret';
-import { SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
+import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
+import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, SinkTlsError } from '../core/sink/tls-errors';
 import { DeadlineReachedError } from '../core/time';
 
 /** Every code test-connection answers with; docs/test-connection.md explains each. Stable: extend, never rename. */
@@ -48,6 +49,7 @@ export const CODES = [
   'DnifTlsError',
   'DnifAuthRejected',
   'DnifRejected',
+  'DnifRedirected',
   // Anything else: a bug or an unforeseen failure
   'Unknown',
 ] as const;
@@ -98,6 +100,7 @@ const BLAME: Record<Code, Blame> = {
   DnifTlsError: 'remote',
   DnifAuthRejected: 'remote',
   DnifRejected: 'remote',
+  DnifRedirected: 'remote',
   Unknown: 'internal',
 };
 
@@ -348,6 +351,18 @@ function tlsFailure(code: string, target: string, extraHint: string): Failure {
 }
 
 function networkFailure(code: string, target: string, syslog: boolean): Failure {
+  if (syslog && isPeerRefusalCode(code)) {
+    return {
+      code: 'DnifTlsError',
+      message:
+        code === CLOSED_AFTER_HANDSHAKE
+          ? `DNIF at ${target} closed the connection right after the TLS handshake: it did not accept the client certificate`
+          : `DNIF at ${target} refused the TLS connection (${code})`,
+      hint: 'Check dnif.syslog.cert and dnif.syslog.key are the client certificate and key DNIF expects (signed by the CA the Adapter trusts, not expired).',
+      dnifMessage: DNIF.credentials,
+      cause: code,
+    };
+  }
   if (isTlsErrorCode(code)) {
     return tlsFailure(
       code,
@@ -372,7 +387,11 @@ function networkFailure(code: string, target: string, syslog: boolean): Failure 
     EAI_AGAIN: 'the host name could not be resolved (DNS did not answer)',
     ETIMEDOUT: 'connecting timed out',
     UND_ERR_CONNECT_TIMEOUT: 'connecting timed out',
-    ECONNRESET: 'the connection was reset',
+    ECONNRESET: syslog ? 'the connection was reset before DNIF confirmed it (a TLS listener resets plain TCP: check dnif.syslog.tls)' : 'the connection was reset',
+    EPEERCLOSED: 'DNIF closed the connection before confirming what was sent (a TLS listener does this to plain TCP: check dnif.syslog.tls)',
+    EUNEXPECTEDDATA: 'the port answered with data, which a syslog Adapter never sends (a TLS listener answers plain TCP this way: check dnif.syslog.tls)',
+    ETIMEDOUT_CONFIRM: 'DNIF did not close its side of the connection after ours, so it cannot confirm delivery',
+    ETIMEDOUT_CONNECT: 'connecting timed out',
     UND_ERR_SOCKET: 'the connection was closed unexpectedly',
     EHOSTUNREACH: 'the host is unreachable',
     ENETUNREACH: 'the network is unreachable',
@@ -400,6 +419,16 @@ export function networkCodeFromSinkMessage(message: string): string | undefined 
 
 /** Map a failure of the HTTP probe (HttpSink.post) to a code. */
 export function classifyDnifHttpError(err: unknown, target: string): Failure {
+  if (err instanceof SinkTlsError) return networkFailure(err.networkCode ?? 'TLS', target, false);
+  if (err instanceof SinkRedirectedError) {
+    return {
+      code: 'DnifRedirected',
+      message: `DNIF at ${target} answered HTTP ${err.status} ${err.reason}, a redirect${err.locationHost ? ` to ${err.locationHost}` : ''}; the forwarder does not follow redirects (a redirected POST loses its body)`.replace('  ', ' '),
+      hint: 'Set dnif.url to the final address (often https:// instead of http://, or the new host or path the redirect names).',
+      dnifMessage: DNIF.requestFailed(err.status, err.reason || 'redirect'),
+      status: err.status,
+    };
+  }
   if (err instanceof SinkRejectedError) {
     const reason = err.reason || 'no reason given';
     if (err.isAuthError) {
@@ -414,7 +443,7 @@ export function classifyDnifHttpError(err: unknown, target: string): Failure {
     return rejected(err.status, reason, target);
   }
   if (err instanceof SinkUnavailableError) {
-    if (err.lastStatus !== undefined) return rejected(err.lastStatus, '', target);
+    if (err.lastStatus !== undefined) return rejected(err.lastStatus, err.lastReason ?? '', target);
     const code = err.networkCode ?? networkCodeFromSinkMessage(err.message);
     if (code) return networkFailure(code, target, false);
     return unknownFailure(err, `delivering to DNIF at ${target}`);
@@ -448,7 +477,10 @@ export function classifySyslogError(err: unknown, target: string): Failure {
   const e = (err ?? {}) as ErrorShape;
   if (isTimeout(e)) return networkFailure('ETIMEDOUT_REQUEST', target, true);
   const code = e.code;
-  if (code && (NETWORK_UNREACHABLE.has(code) || code.startsWith('ERR_SSL_') || code in TLS_HINTS)) return networkFailure(code, target, true);
+  if (err instanceof SinkTlsError) return networkFailure(err.networkCode ?? 'TLS', target, true);
+  if (code && (NETWORK_UNREACHABLE.has(code) || code.startsWith('ERR_SSL_') || code in TLS_HINTS || isPeerRefusalCode(code) || /^(EPEERCLOSED|EUNEXPECTEDDATA|ETIMEDOUT_)/.test(code))) {
+    return networkFailure(code === 'ETIMEDOUT_CONNECT' || code === 'ETIMEDOUT_WRITE' ? 'ETIMEDOUT_REQUEST' : code, target, true);
+  }
   // Our own ca/cert/key could not be loaded (thrown before any connection is made).
   if (code?.startsWith('ERR_OSSL') || /PEM|key values mismatch|DECODER/i.test(e.message ?? '')) {
     return {

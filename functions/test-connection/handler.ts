@@ -24,7 +24,7 @@ import { classifyConnectorError, unknownFailure } from './error-codes';
 import { parseRequest } from './request';
 import { trailChecks, trailSettingsFrom } from './s3-checks';
 import { buildResponse } from './response';
-import { Scrubber } from './scrub';
+import { Scrubber } from '../core/scrub';
 import { withTimeout } from './timeout';
 
 export interface TestConnectionSettings {
@@ -142,7 +142,7 @@ async function runChecks(connector: Connector, timeoutMs: number): Promise<Check
   const dnif = connector.http
     ? dnifHttpCheck(connector.http, timeoutMs)
     : connector.syslog
-      ? dnifSyslogCheck(connector.syslog, timeoutMs)
+      ? dnifSyslogCheck(connector.syslog, timeoutMs, connector.name)
       : undefined;
   // SOURCE=s3: the trail's bucket, newest file and queue instead of LookupEvents (s3-checks.ts).
   const trail = trailSettingsFrom();

@@ -5,7 +5,7 @@
 import type { LambdaFunctionURLResult } from 'aws-lambda';
 import type { CheckResult } from './checks';
 import { blameOf } from './error-codes';
-import type { Scrubber } from './scrub';
+import type { Scrubber } from '../core/scrub';
 
 export const SUCCESS = 'Connection successful';
 export const FAILURE = 'Connection failed';

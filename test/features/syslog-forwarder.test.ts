@@ -64,14 +64,14 @@ describe('dnif.syslog', () => {
       const times = rx.messages.filter((m) => m.json?.dnifForwarder?.region === r).map((m) => Date.parse(String(m.timestamp)));
       expect(times).toEqual([...times].sort((a, b) => a - b));
     }
-    // One connection for the run (≤ 1000 events between confirmations), closed by us at its end.
-    expect(rx.connections.length).toBe(1);
-    expect(rx.connections[0]).toMatchObject({ closedBy: 'client', clientCert: expect.any(String), tlsProtocol: 'TLSv1.3' });
+    // One connection per batch, each closed by us and answered by the Adapter: its confirmation.
+    expect(rx.connections.length).toBe(summary.regions['us-east-1'].batches + summary.regions['eu-west-1'].batches + summary.regions['ap-southeast-2'].batches);
+    for (const c of rx.connections) expect(c).toMatchObject({ closedBy: 'client', clientCert: expect.any(String), tlsProtocol: 'TLSv1.3' });
 
     expect((await invokeForwarder()).forwarded).toBe(0);
   });
 
-  it('loses nothing when the Adapter drops the connection mid-run: at most the unconfirmed events come twice', async () => {
+  it('loses nothing when the Adapter drops the connection mid-run: only the unconfirmed batch comes twice', async () => {
     const { events } = await connectorWithEvents([300, 200, 100]);
     rx.dropAfter(250);
 
@@ -79,12 +79,11 @@ describe('dnif.syslog', () => {
 
     expect(summary.forwarded).toBe(events.length);
     expect(sorted(rx.eventsById().keys())).toEqual(sorted(events.map((e) => e.eventID)));
-    expect(rx.connections[0]).toMatchObject({ closedBy: 'receiver', messages: 250 });
-    expect(rx.connections.length).toBeGreaterThanOrEqual(2);
-    // What came twice is what the broken connection had taken since it was opened: ≤ the
-    // sink's confirmation window (1000 events), here ≤ the 250 it carried.
+    const broken = rx.connections.filter((c) => c.closedBy === 'receiver');
+    expect(broken).toHaveLength(1);
+    // What came twice is what the broken connection had taken of its one batch (≤ 500 events).
+    expect(rx.duplicates).toBe(broken[0].messages);
     expect(rx.duplicates).toBeGreaterThan(0);
-    expect(rx.duplicates).toBeLessThanOrEqual(250);
     expect(rx.messages.length).toBe(events.length + rx.duplicates);
     expect((await invokeForwarder()).forwarded).toBe(0);
   });
@@ -131,5 +130,38 @@ describe('dnif.syslog', () => {
     expect(summary.forwarded).toBe(events.length);
     expect(rx.eventsById().size).toBe(events.length);
     expect(rx.duplicates).toBe(0);
+  });
+
+  it('fails the run and keeps the checkpoint when syslog without TLS is aimed at a TLS listener (issue 11 #2)', async () => {
+    // A plain configuration mistake: before, every batch counted as sent once flushed, and the
+    // checkpoint moved past all of them while the listener threw the bytes away.
+    const { name, events } = await connectorWithEvents([30, 20, 10], { tls: false, ca: undefined, cert: undefined, key: undefined });
+
+    const err = (await invokeForwarder(30_000).catch((e: unknown) => e)) as ForwarderRunError;
+
+    expect(err).toBeInstanceOf(ForwarderRunError);
+    expect(err.summary.forwarded).toBe(0);
+    for (const r of REGIONS) {
+      expect(err.summary.regions[r].error).toMatchObject({ code: 'DnifUnavailable', message: expect.stringContaining('did not confirm the batch') });
+      const oldest = Math.min(...events.filter((e) => e.awsRegion === r).map((e) => Date.parse(e.eventTime) / 1000));
+      expect(Number((await storedCursor(s, name, r))?.head ?? 0)).toBeLessThanOrEqual(oldest);
+    }
+    expect(rx.messages).toHaveLength(0);
+  });
+
+  it('shrinks a record larger than dnif.syslog.maxMessageBytes and counts it as truncated (issue 11 #3)', async () => {
+    const name = await newConnector(s, (n) => syslogConnector(s, rx, { connectorName: n }, { maxMessageBytes: 4096 }));
+    const [big, ...rest] = recentEvents(5, s.region, s.accountId, 4242);
+    const huge = { ...big, requestParameters: { policyDocument: 'p'.repeat(30_000) } } as typeof big;
+    s.cloudtrail.addEvents(s.region, [huge, ...rest]);
+
+    const summary = await invokeForwarder();
+
+    expect(summary.forwarded).toBe(5);
+    expect(summary.regions[s.region].truncated).toBe(1);
+    for (const m of rx.messages) expect(m.length).toBeLessThanOrEqual(4096);
+    const got = rx.eventsById().get(big.eventID);
+    expect(got?.requestParameters).toMatch(/^\[removed by forwarder: \d+ bytes\]$/);
+    expect(got?.dnifForwarder).toMatchObject({ connectorName: name, truncated: expect.arrayContaining(['requestParameters']) });
   });
 });

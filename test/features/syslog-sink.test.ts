@@ -1,12 +1,15 @@
 /**
  * The syslog sink against the syslog receiver stand-in: RFC 5424 framing, TLS with a client
- * certificate, reconnects and retries, and what happens to batches when the connection breaks.
+ * certificate, the close handshake that confirms each batch, retries, and what happens to a
+ * batch when the connection breaks. test/features/rsyslog.test.ts does the same against rsyslog.
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import type { SyslogTarget } from '../../functions/core/connector';
 import { SinkUnavailableError } from '../../functions/core/sink/errors';
 import { buildRecord, type OutgoingRecord } from '../../functions/core/sink/records';
 import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../functions/core/sink/syslog-sink';
+import { SinkTlsError } from '../../functions/core/sink/tls-errors';
 import { Deadline, DeadlineReachedError } from '../../functions/core/time';
 import { loadRecords, testCerts, type CloudTrailRecord } from '../../standins';
 import { startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
@@ -29,7 +32,7 @@ function records(n: number, from = 0): OutgoingRecord[] {
 
 const deadline = (ms = 20_000) => new Deadline(Date.now() + ms, 0);
 const sinkFor = (rx: SyslogReceiver, opts: Partial<SyslogSinkOptions> = {}, target: Record<string, unknown> = {}) =>
-  new SyslogSink(rx.target(target) as SyslogTarget, { hostname: 'prod cloudtrail', baseDelayMs: 50, maxDelayMs: 200, ...opts });
+  new SyslogSink({ maxMessageBytes: 1_000_000, ...rx.target(target) } as SyslogTarget, { hostname: 'prod cloudtrail', baseDelayMs: 50, maxDelayMs: 200, ...opts });
 const ids = (batch: OutgoingRecord[]) => batch.map((r) => r.eventId);
 
 describe('syslog sink, over TLS with a client certificate (DNIF default)', () => {
@@ -91,48 +94,40 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     for (const b of batches) expect(got.slice(got.indexOf(b[0].eventId), got.indexOf(b[0].eventId) + 40)).toEqual(ids(b));
   });
 
-  it('loses nothing when the Adapter drops the connection in the middle of a batch: the unconfirmed batches go again', async () => {
+  it('confirms each batch on its own connection before send resolves, so the checkpoint can only follow confirmed events', async () => {
+    const sink = sinkFor(rx);
+    for (let i = 0; i < 3; i++) await sink.send(records(20, i * 20), deadline());
+    expect(rx.eventsById().size).toBe(60);
+    // One connection per batch, each ended by us and answered by the Adapter before send resolved.
+    expect(rx.connections).toHaveLength(3);
+    expect(rx.connections.every((c) => c.closedBy === 'client' && c.closedAt !== undefined && c.messages === 20)).toBe(true);
+    expect(sink.counters).toMatchObject({ connections: 3, confirmations: 3, replayedEvents: 0 });
+  });
+
+  it('loses nothing when the Adapter drops the connection in the middle of a batch: that batch goes again', async () => {
     const batches = [records(100, 0), records(100, 100), records(100, 200)];
     const sink = sinkFor(rx);
     rx.dropAfter(130); // inside the second batch, after its bytes were flushed
     for (const b of batches) await sink.send(b, deadline());
-    await sink.close();
 
     expect(rx.eventsById().size).toBe(300);
     expect([...rx.eventsById().keys()].sort()).toEqual(batches.flatMap(ids).sort());
-    expect(rx.connections[0]).toMatchObject({ closedBy: 'receiver', messages: 130 });
-    expect(rx.connections[0].discardedBytes).toBeGreaterThan(0);
-    // Duplicates are what the first connection had taken before it broke: bounded by the unconfirmed window.
-    expect(rx.duplicates).toBe(130);
-    expect(sink.counters.replayedEvents).toBeLessThanOrEqual(300);
-    expect(sink.unconfirmedEvents).toBe(0);
+    expect(rx.connections[1]).toMatchObject({ closedBy: 'receiver', messages: 30 });
+    // Only the unconfirmed batch came twice, and of it only what the broken connection had taken.
+    expect(rx.duplicates).toBe(30);
+    expect(sink.counters.replayedEvents).toBe(100);
   });
 
-  it('confirms every confirmEveryEvents by closing and reopening, so a break repeats at most that many', async () => {
-    const sink = sinkFor(rx, { confirmEveryEvents: 100 });
-    for (let i = 0; i < 5; i++) await sink.send(records(50, i * 50), deadline());
-    rx.dropAfter(20); // in the third connection's first batch
-    await sink.send(records(50, 250), deadline());
-    await sink.send(records(50, 300), deadline());
-    await sink.close();
-
-    expect(rx.eventsById().size).toBe(350);
-    expect(sink.counters.confirmations).toBeGreaterThanOrEqual(3);
-    expect(rx.duplicates).toBeLessThanOrEqual(100);
-    expect(rx.connections.filter((c) => c.closedBy === 'client').length).toBe(rx.connections.length - 1);
-  });
-
-  it('notices a connection the Adapter closed between batches and sends on a new one', async () => {
+  it('an Adapter that took the whole batch but did not confirm it: the batch goes again, and send resolves only on a confirmed one (issue 11 #2)', async () => {
     const sink = sinkFor(rx);
-    rx.dropAfter(50); // exactly the end of the first batch
-    await sink.send(records(50, 0), deadline());
-    await new Promise((r) => setTimeout(r, 50));
-    await sink.send(records(50, 50), deadline());
-    await sink.close();
-    expect(rx.eventsById().size).toBe(100);
-    expect(rx.connections.length).toBe(2);
-    // The first batch could not be confirmed on the dropped connection, so it went again.
-    expect(rx.duplicates).toBe(50);
+    rx.withholdConfirmation(2);
+    const batch = records(25, 500);
+    const stats = await sink.send(batch, deadline());
+    expect(rx.withheld).toBe(2);
+    expect(stats).toMatchObject({ attempts: 3, errors: 2 });
+    expect(rx.messages).toHaveLength(75);
+    expect(rx.eventsById().size).toBe(25);
+    expect(sink.counters).toMatchObject({ connections: 3, confirmations: 1, replayedEvents: 50 });
   });
 
   it('retries with backoff while the Adapter refuses connections, and delivers once it is back', async () => {
@@ -140,7 +135,6 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     const sink = sinkFor(rx, { maxAttempts: 20 });
     setTimeout(() => void rx.accept(), 600);
     const stats = await sink.send(records(10), deadline());
-    await sink.close();
     expect(stats.errors).toBeGreaterThan(0);
     expect(stats.attempts).toBe(stats.errors + 1);
     expect(rx.eventsById().size).toBe(10);
@@ -152,7 +146,7 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     const err = await sink.send(records(5), deadline()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(SinkUnavailableError);
     expect(err).toMatchObject({ attempts: 3, networkCode: 'ECONNREFUSED', message: expect.stringContaining(`tls://127.0.0.1:${rx.port}`) });
-    expect(sink.unconfirmedEvents).toBe(0);
+    expect(sink.counters.confirmations).toBe(0);
     await sink.close();
   });
 
@@ -172,7 +166,7 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     expect(err).toBeInstanceOf(SyslogTlsError);
     expect(err).toMatchObject({ isAuthError: true, attempts: 1, message: expect.stringContaining('dnif.syslog.cert/key') });
     expect(rx.messages).toHaveLength(0);
-    expect(sink.unconfirmedEvents).toBe(0);
+    expect(sink.counters.confirmations).toBe(0);
     await sink.close();
   });
 
@@ -193,19 +187,29 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     expect((err as Error).message).not.toContain('bm90IGEga2V5');
   });
 
-  it('reports at close() when written events could not be confirmed and the Adapter stays away', async () => {
-    const sink = sinkFor(rx, { closeTimeoutMs: 200 });
-    await sink.send(records(10), deadline());
-    await rx.refuse(); // cuts the connection before the sink could confirm
-    const err = await sink.close().catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SinkUnavailableError);
-    expect((err as Error).message).toMatch(/^10 events written to DNIF .* were not confirmed .*may be missing in DNIF/);
+  it('an Adapter that closes right after the handshake, with no alert (rsyslog with GnuTLS), refuses the certificate: stops at once (issue 11 #4)', async () => {
+    const server = createTlsServer({ ...testCerts.server(), ca: testCerts.ca(), requestCert: true, rejectUnauthorized: false });
+    server.on('secureConnection', (c) => {
+      if (!c.authorized) c.end();
+    });
+    server.on('tlsClientError', () => undefined);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const untrusted = testCerts.untrusted();
+      const sink = new SyslogSink({ host: '127.0.0.1', port, tls: true, ca: testCerts.ca(), cert: untrusted.cert, key: untrusted.key, maxMessageBytes: 8192 }, { hostname: 'h' });
+      const err = await sink.send(records(5), deadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkTlsError);
+      expect(err).toMatchObject({ isAuthError: true, attempts: 1, networkCode: 'TLS_CLOSED_AFTER_HANDSHAKE', message: expect.stringContaining('dnif.syslog.cert/key') });
+      expect(sink.counters.confirmations).toBe(0);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
 describe('syslog sink, plain TCP', () => {
-  it('sends over TCP and treats an Adapter that never answers our close as flushed-only', async () => {
-    // An Adapter that keeps its side open after ours: no confirmation is possible.
+  it('does not resolve send for an Adapter that never answers our close: nothing unconfirmed counts as delivered (issue 11 #2)', async () => {
     const received: Buffer[] = [];
     const sockets: Socket[] = [];
     const server = createServer({ allowHalfOpen: true }, (s) => {
@@ -215,32 +219,74 @@ describe('syslog sink, plain TCP', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     try {
-      const sink = new SyslogSink({ host: '127.0.0.1', port, tls: false }, { hostname: 'h', closeTimeoutMs: 300, confirmEveryEvents: 5 });
-      await sink.send(records(5), deadline());
-      const started = Date.now();
-      await sink.send(records(5, 5), deadline()); // confirmation due: waits closeTimeoutMs once, then stops asking
-      await sink.send(records(5, 10), deadline());
-      await sink.close();
-      expect(Date.now() - started).toBeLessThan(2500);
+      const sink = new SyslogSink({ host: '127.0.0.1', port, tls: false, maxMessageBytes: 8192 }, { hostname: 'h', closeTimeoutMs: 300, maxAttempts: 2, baseDelayMs: 10 });
+      const err = await sink.send(records(5), deadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkUnavailableError);
+      expect(err).toMatchObject({ attempts: 2, networkCode: 'ETIMEDOUT_CONFIRM', message: expect.stringContaining('did not confirm the batch') });
+      // The bytes did arrive (twice): what was missing is the proof.
+      expect(Buffer.concat(received).toString('utf8').match(/<134>1 /g)).toHaveLength(10);
       expect(sink.counters.confirmations).toBe(0);
-      const text = Buffer.concat(received).toString('utf8');
-      expect(text.match(/<134>1 /g)).toHaveLength(15);
-      expect(text).toMatch(/^\d+ <134>1 2024-10-16T11:52:46Z h cloudtrail - /);
     } finally {
       sockets.forEach((s) => s.destroy());
       await new Promise((r) => server.close(r));
     }
   });
 
+  it('plain TCP aimed at a TLS listener: send fails instead of resolving once the bytes are flushed (issue 11 #2)', async () => {
+    const tlsRx = await startSyslogReceiver({ tls: 'trusted', requireClientCert: true });
+    try {
+      const sink = new SyslogSink({ host: '127.0.0.1', port: tlsRx.port, tls: false, maxMessageBytes: 8192 }, { hostname: 'h', maxAttempts: 2, baseDelayMs: 10 });
+      const err = await sink.send(records(5), deadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkUnavailableError);
+      expect((err as SinkUnavailableError).networkCode).toMatch(/^(EUNEXPECTEDDATA|ECONNRESET|EPEERCLOSED)$/);
+      expect(tlsRx.messages).toHaveLength(0);
+    } finally {
+      await tlsRx.close();
+    }
+  });
+
   it('talks to the TCP receiver stand-in', async () => {
     const rx = await startSyslogReceiver({ tls: false });
     try {
-      const sink = new SyslogSink(rx.target() as SyslogTarget, { hostname: 'h' });
+      const sink = new SyslogSink({ maxMessageBytes: 8192, ...rx.target() } as SyslogTarget, { hostname: 'h' });
       await sink.send(records(20), deadline());
       await sink.close();
       expect(rx.eventsById().size).toBe(20);
       expect(sink.counters).toMatchObject({ connections: 1, confirmations: 1, replayedEvents: 0 });
       rx.expectClean();
+    } finally {
+      await rx.close();
+    }
+  });
+});
+
+describe('syslog message size (issue 11 #3)', () => {
+  it('keeps every message within dnif.syslog.maxMessageBytes, header included, shrinking the bulkiest fields', async () => {
+    const rx = await startSyslogReceiver({ tls: false, maxMessageBytes: 8192 });
+    try {
+      const sink = new SyslogSink({ ...(rx.target() as SyslogTarget), maxMessageBytes: 8192 }, { hostname: 'prod cloudtrail' });
+      const real = loadRecords()[0];
+      const big = { ...real, requestParameters: { policy: 'x'.repeat(20_000) } };
+      const event = { eventId: 'big-1', eventTime: BASE_TIME, eventName: 'PutRolePolicyWithAVeryLongNameIndeed', eventSource: real.eventSource, cloudTrailEvent: JSON.stringify(big) };
+      const ctx = { connectorName: 'prod cloudtrail', region: 'us-east-1', forwardedAt: '2026-01-01T00:00:00.000Z', flatten: false };
+      // As region-run builds it: within the sink's record limit, counted as truncated.
+      const built = buildRecord(event, { ...ctx, maxRecordBytes: Math.min(1_000_000, sink.maxRecordBytes) });
+      // As a source unaware of the limit builds it: the sink shrinks it the same way.
+      const unaware = buildRecord({ ...event, eventId: 'big-2' }, { ...ctx, maxRecordBytes: 1_000_000 });
+      expect(built.truncated).toBe(true);
+      expect(unaware.truncated).toBe(false);
+      await sink.send([built, unaware, ...records(3)], deadline());
+
+      rx.expectClean();
+      expect(rx.messages).toHaveLength(5);
+      for (const m of rx.messages) expect(m.length).toBeLessThanOrEqual(8192);
+      for (const id of ['big-1', 'big-2']) {
+        const got = rx.eventsById().get(id);
+        expect(got?.requestParameters).toMatch(/^\[removed by forwarder: \d+ bytes\]$/);
+        expect(got?.dnifForwarder).toMatchObject({ eventId: id, truncated: ['responseElements', 'requestParameters'].filter((f) => f in big) });
+        expect(got?.eventName).toBe(real.eventName);
+      }
+      expect(sink.counters.shrunk).toBe(1);
     } finally {
       await rx.close();
     }

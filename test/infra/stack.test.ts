@@ -226,3 +226,15 @@ describe('bundles', () => {
     expect(required.filter((m) => !m.startsWith('node:') && !builtins.has(m) && !optionalSdkProbes.has(m))).toEqual([]);
   });
 });
+
+describe('transport rules (issue 11 #7)', () => {
+  it('no function of the stack, with any options, is allowed plain http or syslog without TLS', () => {
+    const variants = [template, build({ functionUrlAuth: 'NONE', memorySize: 1024, latenessSeconds: 1800 }).template];
+    for (const t of variants) {
+      expect(JSON.stringify(t.toJSON())).not.toContain('DNIF_ALLOW_LOOPBACK_PLAINTEXT');
+      const functions = Object.values(t.findResources('AWS::Lambda::Function')) as { Properties: { Environment?: { Variables?: Record<string, unknown> } } }[];
+      expect(functions.length).toBeGreaterThan(0);
+      for (const f of functions) expect(Object.keys(f.Properties.Environment?.Variables ?? {})).not.toContain('DNIF_ALLOW_LOOPBACK_PLAINTEXT');
+    }
+  });
+});

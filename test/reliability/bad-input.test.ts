@@ -88,6 +88,14 @@ describe('bad connector secrets, through the handler', () => {
     ['DNIF URL malformed', (n) => withDnif(n, { url: 'https//dnif example/events', token: TOKEN }), 'dnif.url', /https/],
     ['DNIF token empty', (n) => withDnif(n, { url: url(), token: '' }), 'dnif.token', /empty/],
     ['DNIF basic password empty', (n) => withDnif(n, { url: url(), auth: { type: 'basic', username: 'u', password: '' } }), 'dnif.auth.password', /empty/],
+    // Issue 11: values a library would quote in its error text, and the transport rules.
+    ['DNIF token with CR LF', (n) => withDnif(n, { url: url(), token: `${TOKEN}\r\nX-Injected: 1` }), 'dnif.token', /control characters/],
+    ['DNIF header auth value with a NUL', (n) => withDnif(n, { url: url(), auth: { type: 'header', name: 'X-Api-Key', value: `hdr-${TOKEN}\u0000` } }), 'dnif.auth.value', /control characters/],
+    ['extra DNIF header with CR LF', (n) => withDnif(n, { url: url(), token: TOKEN, headers: { 'X-Tenant': `tenant-${TOKEN}\r\n` } }), 'dnif.headers.X-Tenant', /control characters/],
+    ['DNIF URL with user:password', (n) => withDnif(n, { url: url().replace('http://', `http://fwd:pw-${TOKEN}@`), token: TOKEN }), 'dnif.url', /user name or password/],
+    ['DNIF URL to a name starting 127.', (n) => withDnif(n, { url: url().replace('127.0.0.1', '127.attacker.example'), token: TOKEN }), 'dnif.url', /loopback IP/],
+    ['a secret pasted as a key name', (n) => ({ ...connector(n), [SECRET_KEY]: 'x' }), '(unknown key 1)', /not a known field/],
+    ['basic username with a colon', (n) => withDnif(n, { url: url(), auth: { type: 'basic', username: 'ops:team', password: `pw-${TOKEN}` } }), 'dnif.auth.username', /RFC 7617/],
   ];
 
   it.each(cases.map(([what, make, field, problem]) => [`${what} → refused, naming ${field}`, make, field, problem] as const))('%s', async (_name, make, field, problem) => {

@@ -87,8 +87,12 @@ const handlerSpec = (over: Partial<HandlerScheduleSpec> & Pick<HandlerScheduleSp
   ...over,
 });
 
+/** A DNIF Adapter over mutual TLS: confirmations withheld, drops mid-batch, refusals (issue 11 #2). */
+const SYSLOG: FaultRates = { ...MIXED, dnif: 0.35 };
+
 const SHORT: (ScheduleSpec | HandlerScheduleSpec)[] = [
   forwardSpec({ name: 'mixed-3-regions' }),
+  forwardSpec({ name: 'syslog-2-regions', transport: 'syslog', regions: ['us-east-1', 'eu-west-1'], backlogPerRegion: 200, livePerRegion: 60, rates: SYSLOG }),
   forwardSpec({ name: 'kills-1-region', regions: ['sa-east-1'], backlogPerRegion: 260, livePerRegion: 80, clustersPerRegion: 2, batchMaxEvents: 25, rates: KILLS, maxKills: 3 }),
   handlerSpec({ name: 'handler-2-regions' }),
 ];
@@ -103,6 +107,8 @@ const FULL_SET: (ScheduleSpec | HandlerScheduleSpec)[] = [
   forwardSpec({ name: 'kills-1-region', regions: ['sa-east-1'], backlogPerRegion: 260, livePerRegion: 80, clustersPerRegion: 2, batchMaxEvents: 25, rates: KILLS, maxKills: 3 }),
   forwardSpec({ name: 'kills-basic-ndjson', auth: 'basic', format: 'ndjson', regions: ['us-east-2'], backlogPerRegion: 300, livePerRegion: 100, batchMaxEvents: 20, rates: KILLS, maxKills: 5 }),
   forwardSpec({ name: 'kills-harsh', regions: ['ap-south-1'], backlogPerRegion: 300, livePerRegion: 100, batchMaxEvents: 30, rates: { ...HARSH, kill: 0.35 }, maxKills: 5 }),
+  forwardSpec({ name: 'syslog-3-regions', transport: 'syslog', rates: { ...SYSLOG, dnif: 0.5 }, backlogPerRegion: 350 }),
+  forwardSpec({ name: 'syslog-kills-1-region', transport: 'syslog', regions: ['eu-west-3'], backlogPerRegion: 260, livePerRegion: 80, clustersPerRegion: 2, batchMaxEvents: 25, rates: { ...SYSLOG, kill: 0.35, concurrent: 0.05 }, maxKills: 3 }),
   handlerSpec({ name: 'handler-2-regions', liveSpanSec: 20, livePerRegion: 150, rates: { cloudtrail: 0.8, dnif: 0.7, lease: 0.1, concurrent: 0.15, cutoff: 0.4 } }),
   handlerSpec({
     name: 'handler-3-regions',

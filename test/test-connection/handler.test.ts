@@ -398,7 +398,7 @@ describe('DNIF', () => {
     s.dnif.reject(500);
     const a = await get();
     expect(a.statusCode).toBe(502);
-    expect(check(a, 'dnif')).toMatchObject({ code: 'DnifRejected', status: 500, dnifMessage: 'Request Failed - response code: 500, reason: unknown' });
+    expect(check(a, 'dnif')).toMatchObject({ code: 'DnifRejected', status: 500, dnifMessage: 'Request Failed - response code: 500, reason: Internal Server Error' });
   });
 
   it('DNIF 404 (wrong path) → DnifRejected with a hint about the path', async () => {

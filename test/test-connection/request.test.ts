@@ -1,7 +1,7 @@
 /** Parsing the function URL request and scrubbing what leaves: unit level. */
 import { parseConnector } from '../../functions/core/connector';
 import { MAX_BODY_BYTES, parseRequest } from '../../functions/test-connection/request';
-import { REDACTED, Scrubber } from '../../functions/test-connection/scrub';
+import { REDACTED, Scrubber } from '../../functions/core/scrub';
 import { urlEvent } from '../../standins/lambda';
 
 describe('parseRequest', () => {

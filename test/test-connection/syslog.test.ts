@@ -84,7 +84,7 @@ describe('dnif.syslog', () => {
         name: 'dnif',
         ok: true,
         code: 'OK',
-        message: expect.stringMatching(new RegExp(`^DNIF at tls://127\\.0\\.0\\.1:${adapter.port} completed a TLS handshake \\(TLSv1\\.[23]\\); no message was sent$`)),
+        message: expect.stringMatching(new RegExp(`^DNIF at tls://127\\.0\\.0\\.1:${adapter.port} completed a TLS handshake \\(TLSv1\\.[23]\\) and confirmed a clean close; no message was sent$`)),
         hint: '',
         target: `tls://127.0.0.1:${adapter.port}`,
         transport: 'syslog',
@@ -99,11 +99,44 @@ describe('dnif.syslog', () => {
     }
   });
 
-  it('plain TCP: a connection is enough', async () => {
-    const adapter = await listen(createNetServer());
+  it('plain TCP: one test message, confirmed by the close handshake', async () => {
+    const received: Buffer[] = [];
+    const adapter = await listen(createNetServer((c) => c.on('data', (d: Buffer) => received.push(d))));
     try {
       const r = await dnifCheck(syslogConnector({ port: adapter.port, tls: false }));
-      expect(r.check).toMatchObject({ ok: true, message: `DNIF at tcp://127.0.0.1:${adapter.port} accepted a TCP connection; no message was sent` });
+      expect(r.check).toMatchObject({ ok: true, message: `DNIF at tcp://127.0.0.1:${adapter.port} took a test message over TCP and confirmed it with a clean close` });
+      expect(Buffer.concat(received).toString()).toMatch(/^\d+ <134>1 \S+ local-cloudtrail cloudtrail - test-connection - \{"dnifForwarder":\{"connectorName":"local-cloudtrail","testConnection":true\}\}$/);
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('plain TCP aimed at a TLS listener fails (issue 11 #2): the listener never confirms', async () => {
+    const adapter = await tlsAdapter(mutualTls());
+    try {
+      const r = await dnifCheck(syslogConnector({ port: adapter.port, tls: false }));
+      expect(r.statusCode).toBe(502);
+      expect(r.check).toMatchObject({ ok: false, code: 'DnifUnreachable', dnifMessage: 'Unable to connect' });
+      expect(r.check.cause).toMatch(/^(EUNEXPECTEDDATA|ECONNRESET|EPEERCLOSED)$/);
+      expect(r.check.message).toContain('check dnif.syslog.tls');
+    } finally {
+      await adapter.close();
+    }
+  });
+
+  it('an adapter that closes right after the handshake, without an alert, refuses the certificate (issue 11 #4, as rsyslog with GnuTLS)', async () => {
+    // Asks for a certificate, takes any, then hangs up on one it does not like: rsyslog gtls's way.
+    const server = createTlsServer({ ...testCerts.server(), ca: testCerts.ca(), requestCert: true, rejectUnauthorized: false });
+    server.on('secureConnection', (c) => {
+      if (!c.authorized) c.end();
+    });
+    const adapter = await listen(server);
+    try {
+      const untrusted = testCerts.untrusted();
+      const r = await dnifCheck(syslogConnector({ port: adapter.port, tls: true, ca: testCerts.ca(), cert: untrusted.cert, key: untrusted.key }));
+      expect(r.statusCode).toBe(502);
+      expect(r.check).toMatchObject({ ok: false, code: 'DnifTlsError', cause: 'TLS_CLOSED_AFTER_HANDSHAKE', dnifMessage: 'Credentials error' });
+      expect(r.check.hint).toContain('dnif.syslog.cert and dnif.syslog.key');
     } finally {
       await adapter.close();
     }
@@ -134,8 +167,9 @@ describe('dnif.syslog', () => {
     const adapter = await tlsAdapter(mutualTls());
     try {
       const r = await dnifCheck(syslogConnector({ port: adapter.port, tls: true, ca: testCerts.ca() }));
-      expect(r.check).toMatchObject({ ok: false, code: 'DnifTlsError', dnifMessage: 'Unable to connect' });
-      expect(r.check.cause).toMatch(/CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|ECONNRESET/);
+      expect(r.check).toMatchObject({ ok: false, code: 'DnifTlsError', dnifMessage: 'Credentials error' });
+      expect(r.check.cause).toMatch(/CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|TLS_CLOSED_AFTER_HANDSHAKE/);
+      expect(r.check.hint).toContain('dnif.syslog.cert');
     } finally {
       await adapter.close();
     }

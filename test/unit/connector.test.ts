@@ -107,6 +107,73 @@ describe('parseConnector', () => {
     expect(problems.find((p) => p.field === field)?.problem).toMatch(problem);
   });
 
+  // Issue 11: the transport rules and bounds, each named by field, none echoing a value.
+  const ALL_REGIONS = Array.from({ length: 41 }, (_, i) => `us-east-${i + 1}`);
+  const issue11: [string, (c: Record<string, any>) => unknown, string, RegExp][] = [
+    ['#6 a user and password in dnif.url', (c) => ({ ...c, dnif: { url: 'https://u:p4ssw0rd-9@dnif.example.net/events', token: TOKEN } }), 'dnif.url', /user name or password/],
+    ['#6 only a user in dnif.url', (c) => ({ ...c, dnif: { url: 'https://someone@dnif.example.net/events', token: TOKEN } }), 'dnif.url', /user name or password/],
+    ['#6 an unknown key that looks like a secret is named by position', (c) => ({ ...c, dnif: { ...c.dnif, ghp_16C7e42F292c6912E7710c838347Ae178B4a: 1 } }), 'dnif.(unknown key 1)', /not a known field/],
+    ['#6 a secret access key pasted as a key', (c) => ({ ...c, [SECRET_KEY]: true }), '(unknown key 1)', /not a known field/],
+    ['#7 http to a name that starts with 127.', (c) => ({ ...c, dnif: { url: 'http://127.attacker.example/events', token: TOKEN } }), 'dnif.url', /loopback IP/],
+    ['#7 http to localhost (a name)', (c) => ({ ...c, dnif: { url: 'http://localhost:8080/events', token: TOKEN } }), 'dnif.url', /loopback IP/],
+    ['#7 http to a private IP', (c) => ({ ...c, dnif: { url: 'http://10.0.0.5/events', token: TOKEN } }), 'dnif.url', /loopback IP/],
+    ['#7 syslog without TLS to a host name', (c) => ({ ...c, dnif: { syslog: { host: 'adapter.example.net', port: 514, tls: false } } }), 'dnif.syslog.tls', /loopback IP/],
+    ['#7 syslog without TLS to 127.x by name', (c) => ({ ...c, dnif: { syslog: { host: '127.0.0.1.nip.io', port: 514, tls: false } } }), 'dnif.syslog.tls', /loopback IP/],
+    ['#8 a header name with a space', (c) => ({ ...c, dnif: { ...c.dnif, headers: { 'X Key': 'v' } } }), 'dnif.headers.(header 1)', /header name/],
+    ['#8 a CR LF in a header value', (c) => ({ ...c, dnif: { ...c.dnif, headers: { 'X-Key': 'v\r\nX-Other: 1' } } }), 'dnif.headers.X-Key', /control characters/],
+    ['#8 a NUL in a header value', (c) => ({ ...c, dnif: { ...c.dnif, headers: { 'X-Key': 'v\u0000w' } } }), 'dnif.headers.X-Key', /control characters/],
+    ['#8 a header value beyond Latin-1', (c) => ({ ...c, dnif: { ...c.dnif, headers: { 'X-Key': 'schlüssel ✓' } } }), 'dnif.headers.X-Key', /Latin-1/],
+    ['#8 a CR LF in the bearer token', (c) => ({ ...c, dnif: { url: c.dnif.url, token: 'tok\r\nX: 1' } }), 'dnif.token', /control characters/],
+    ['#8 a LF in a header auth value', (c) => ({ ...c, dnif: { url: c.dnif.url, auth: { type: 'header', name: 'X-Api-Key', value: 'abc\n' } } }), 'dnif.auth.value', /control characters/],
+    ...['Host', 'content-length', 'Transfer-Encoding', 'connection', 'Upgrade', 'TE', 'expect', 'Keep-Alive'].map(
+      (h): [string, (c: Record<string, any>) => unknown, string, RegExp] => [`#8 the framing header ${h}`, (c) => ({ ...c, dnif: { ...c.dnif, headers: { [h]: 'x' } } }), `dnif.headers.${h}`, /frames the request/],
+    ),
+    ['#8 Authorization beside bearer auth', (c) => ({ ...c, dnif: { ...c.dnif, headers: { authorization: 'Bearer other' } } }), 'dnif.headers.authorization', /dnif.auth sets/],
+    ['#8 the shared-secret header twice', (c) => ({ ...c, dnif: { url: c.dnif.url, auth: { type: 'header', name: 'X-Api-Key', value: 'v' }, headers: { 'x-api-key': 'w' } } }), 'dnif.headers.x-api-key', /dnif.auth sets/],
+    ['#8 the HMAC header twice', (c) => ({ ...c, dnif: { url: c.dnif.url, auth: { type: 'hmac', header: 'X-Sig', secret: 'sss' }, headers: { 'X-SIG': 'w' } } }), 'dnif.headers.(header 1)', /dnif.auth sets/],
+    ['#9 more regions than AWS has', (c) => ({ ...c, awsRegion: undefined, awsRegions: ALL_REGIONS }), 'awsRegions', /at most 40/],
+    ['#9 too many filter rules', (c) => ({ ...c, filters: { include: Array.from({ length: 101 }, () => ({ eventName: 'Get*' })) } }), 'filters.include', /at most 100/],
+    ['#9 a pattern too long', (c) => ({ ...c, filters: { exclude: [{ eventName: `${'a'.repeat(300)}*` }] } }), 'filters.exclude.0.eventName', /at most 256/],
+    ['#10 a basic username with a colon', (c) => ({ ...c, dnif: { url: c.dnif.url, auth: { type: 'basic', username: 'ops:team', password: 'pw-123456' } } }), 'dnif.auth.username', /":" \(RFC 7617\)/],
+  ];
+
+  it.each(issue11)('issue 11 %s → names the field', (_name, mutate, field, problem) => {
+    const problems = problemsOf(mutate(valid()));
+    expect(problems.map((p) => p.field)).toContain(field);
+    expect(problems.find((p) => p.field === field)?.problem).toMatch(problem);
+    for (const p of problems) for (const v of ['p4ssw0rd-9', 'ghp_16C7e42F292c6912E7710c838347Ae178B4a', 'Bearer other', 'ops:team']) expect(`${p.field} ${p.problem}`).not.toContain(v);
+  });
+
+  it('issue 11 #7: plain http and syslog without TLS to a loopback IP, only with DNIF_ALLOW_LOOPBACK_PLAINTEXT=1', () => {
+    const saved = process.env.DNIF_ALLOW_LOOPBACK_PLAINTEXT;
+    try {
+      for (const url of ['http://127.0.0.1:8080/events', 'http://127.8.9.10/events', 'http://[::1]:8080/events']) {
+        process.env.DNIF_ALLOW_LOOPBACK_PLAINTEXT = '1';
+        expect(parseConnector({ ...valid(), dnif: { url, token: TOKEN } }).http?.url).toBe(url);
+        delete process.env.DNIF_ALLOW_LOOPBACK_PLAINTEXT;
+        expect(problemsOf({ ...valid(), dnif: { url, token: TOKEN } })).toEqual([{ field: 'dnif.url', problem: expect.stringContaining('DNIF_ALLOW_LOOPBACK_PLAINTEXT=1') }]);
+      }
+      process.env.DNIF_ALLOW_LOOPBACK_PLAINTEXT = '1';
+      expect(parseConnector({ ...valid(), dnif: { syslog: { host: '127.0.0.1', port: 514, tls: false } } }).syslog).toMatchObject({ tls: false, maxMessageBytes: 8192 });
+      process.env.DNIF_ALLOW_LOOPBACK_PLAINTEXT = 'true';
+      expect(problemsOf({ ...valid(), dnif: { syslog: { host: '127.0.0.1', port: 514, tls: false } } }).map((p) => p.field)).toEqual(['dnif.syslog.tls']);
+    } finally {
+      process.env.DNIF_ALLOW_LOOPBACK_PLAINTEXT = saved;
+    }
+  });
+
+  it('issue 11 #3: dnif.syslog.maxMessageBytes defaults to 8192 and is bounded', () => {
+    const syslog = { host: 'adapter.example.net', port: 6514 };
+    expect(parseConnector({ ...valid(), dnif: { syslog } }).syslog?.maxMessageBytes).toBe(8192);
+    expect(parseConnector({ ...valid(), dnif: { syslog: { ...syslog, maxMessageBytes: 65536 } } }).syslog?.maxMessageBytes).toBe(65536);
+    expect(problemsOf({ ...valid(), dnif: { syslog: { ...syslog, maxMessageBytes: 100 } } })).toEqual([{ field: 'dnif.syslog.maxMessageBytes', problem: 'must be at least 1024' }]);
+  });
+
+  it('issue 11 #5: the URL user part and query values and the basic credential are secret values', () => {
+    const c = parseConnector({ ...valid(), dnif: { url: 'https://dnif.example.net/events?key=q-9f8e7d6c5b', auth: { type: 'basic', username: 'fwd', password: 'pw-123456789' } } });
+    expect(secretValuesOf(c)).toEqual(expect.arrayContaining(['q-9f8e7d6c5b', 'pw-123456789', Buffer.from('fwd:pw-123456789').toString('base64')]));
+  });
+
   it('reports every bad field at once', () => {
     const problems = problemsOf({ connectorName: '', awsRegion: 'mars-1', dnif: { url: 'x' } });
     expect(problems.map((p) => p.field).sort()).toEqual(['awsRegion', 'connectorName', 'dnif.token', 'dnif.url']);

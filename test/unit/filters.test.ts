@@ -1,4 +1,4 @@
-import { compileFilters } from '../../functions/core/filters';
+import { compileFilters, globMatcher } from '../../functions/core/filters';
 import type { SourceEvent } from '../../functions/core/event';
 
 const ev = (eventSource: string, eventName: string, readOnly?: boolean): SourceEvent => ({
@@ -42,4 +42,31 @@ describe('compileFilters', () => {
     expect(kept({ include: [{ eventSource: 'ec2.amazonaws.com' }] })).toHaveLength(2);
     expect(kept({ include: [{ eventSource: 'ec2xamazonaws.com' }] })).toHaveLength(0);
   });
+});
+
+describe('glob matching (issue 11 #9)', () => {
+  it.each([
+    ['Describe*', 'DescribeInstances', true],
+    ['*Instances', 'DescribeInstances', true],
+    ['*scribe*nst*', 'DescribeInstances', true],
+    ['D*e*s', 'DescribeInstances', true],
+    ['D*x*s', 'DescribeInstances', false],
+    ['a*a', 'a', false],
+    ['ab*ba', 'aba', false],
+    ['**', '', true],
+    ['*.amazonaws.com', 'ec2.amazonaws.com', true],
+    ['*.amazonaws.com', 'ec2.amazonaws.co', false],
+    ['Get', 'GetObject', false],
+    ['a*b*c', 'abcbc', true],
+  ])('%s against %s → %s', (pattern, text, expected) => {
+    expect(globMatcher(pattern)(text)).toBe(expected);
+  });
+
+  it('takes a pattern of many stars against a long name without backtracking (a regular expression took 635 ms an event)', () => {
+    const match = globMatcher('*a*a*a*a*a*a*a*a*b');
+    const name = 'a'.repeat(40);
+    // 200 events: seconds of backtracking each with the old regular expression, here immediate.
+    for (let i = 0; i < 200; i++) expect(match(name)).toBe(false);
+    expect(match(`${name}b`)).toBe(true);
+  }, 5_000);
 });

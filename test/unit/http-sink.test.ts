@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import type { HttpTarget } from '../../functions/core/connector';
-import { SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
+import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
+import { SinkTlsError } from '../../functions/core/sink/tls-errors';
+import { testCerts } from '../../standins';
 import { HttpSink, parseRetryAfter } from '../../functions/core/sink/http-sink';
 import type { OutgoingRecord } from '../../functions/core/sink/records';
 import { Deadline } from '../../functions/core/time';
@@ -127,6 +130,56 @@ describe('HttpSink', () => {
       await expect(new HttpSink(target(url), fast).send([record('b')], new Deadline(Date.now() + 1_000, 2_000))).rejects.toThrow(/Lambda deadline/);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it.each([301, 302, 303, 307, 308])('does not follow a %i redirect: a failed delivery naming the status and the Location host only (issue 11 #1)', async (status) => {
+    // Where a followed redirect would land: a page that answers any GET with 200.
+    const landing = await scriptedServer([]);
+    const landingHost = new URL(landing.url).host;
+    const srv = await scriptedServer([{ status, headers: { location: `${landing.url.replace('/events', '/login')}?session=s3cr3t-session-id` } }]);
+    try {
+      const err = await new HttpSink(target(srv.url), fast).send([record('a')], longDeadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkRedirectedError);
+      expect(err).toBeInstanceOf(SinkRejectedError);
+      expect(err).toMatchObject({ status, attempts: 1, locationHost: landingHost });
+      expect((err as Error).message).toContain(`HTTP ${status}`);
+      expect((err as Error).message).toContain(landingHost);
+      expect((err as Error).message).not.toContain('s3cr3t-session-id');
+      expect(srv.seen).toHaveLength(1);
+      expect(landing.seen).toHaveLength(0);
+    } finally {
+      await srv.close();
+      await landing.close();
+    }
+  });
+
+  it('stops at once on a certificate DNIF cannot prove, with the TLS code, instead of retrying (issue 11 #11)', async () => {
+    const server = createHttpsServer(testCerts.untrusted(), (_req, res) => res.writeHead(200).end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+      const err = await new HttpSink(target(url), { ...fast, maxAttempts: 6 }).send([record('a')], longDeadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkTlsError);
+      expect(err).toMatchObject({ attempts: 1, networkCode: 'DEPTH_ZERO_SELF_SIGNED_CERT', isAuthError: false });
+      expect((err as Error).message).toMatch(/not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT\)/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('builds its error text from codes, never from the library message that quotes header values (issue 11 #5)', async () => {
+    const srv = await scriptedServer([]);
+    try {
+      // Past the connector schema (which refuses it) the sink must still not echo the value.
+      const bad = 'tok-1234567890\r\nX-Injected: yes';
+      const err = await new HttpSink(target(srv.url, { auth: { type: 'bearer', token: bad } }), { ...fast, maxAttempts: 2 }).send([record('a')], longDeadline()).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(SinkUnavailableError);
+      expect((err as Error).message).toMatch(/network error \(TypeError\)$/);
+      expect((err as Error).message).not.toContain('tok-1234567890');
+      expect(srv.seen).toHaveLength(0);
+    } finally {
+      await srv.close();
     }
   });
 

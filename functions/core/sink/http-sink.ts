@@ -1,13 +1,18 @@
 /**
  * Posts batches to DNIF's HTTP Connector (SPEC.md): JSON array or NDJSON, optional gzip, one
  * of four auth modes. 2xx is success; 429, 5xx and network faults are retried with jittered
- * backoff (honouring Retry-After) while the deadline allows; other 4xx stop at once.
+ * backoff (honouring Retry-After) while the deadline allows; other 4xx, any 3xx (never
+ * followed: a redirected POST becomes a body-less GET) and certificate errors stop at once.
+ * Error texts are built from status codes and error codes, never from the library's message
+ * (undici quotes header values and URLs in its own).
  */
+import { STATUS_CODES } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { HttpTarget } from '../connector';
 import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
 import { authHeaders } from './auth';
-import { SinkRejectedError, SinkUnavailableError } from './errors';
+import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from './errors';
+import { isServerCertCode, SinkTlsError } from './tls-errors';
 import type { OutgoingRecord } from './records';
 import type { SendStats, Sink } from './sink';
 
@@ -65,6 +70,7 @@ export class HttpSink implements Sink {
     let lastProblem = '';
     let lastStatus: number | undefined;
     let lastNetworkCode: string | undefined;
+    let lastReason: string | undefined;
     while (stats.attempts < this.maxAttempts) {
       // No new request after the deadline; one that starts before it may run into the reserve.
       if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
@@ -73,7 +79,7 @@ export class HttpSink implements Sink {
       let retryAfterMs: number | undefined;
       let response: Response | undefined;
       try {
-        response = await fetch(this.target.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(timeout) });
+        response = await fetch(this.target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
         // Drain the body so the connection can be reused; its text is not trusted or logged.
         await response.arrayBuffer().catch(() => undefined);
       } catch (err) {
@@ -81,6 +87,14 @@ export class HttpSink implements Sink {
         lastStatus = undefined;
         lastProblem = describeNetworkError(err);
         lastNetworkCode = networkErrorCode(err);
+        if (lastNetworkCode && isServerCertCode(lastNetworkCode)) {
+          throw new SinkTlsError(
+            `DNIF's TLS certificate at ${originOf(this.target.url)} is not trusted (${lastNetworkCode}): DNIF needs a certificate from a public CA that names the host of dnif.url, with its intermediates`,
+            lastNetworkCode,
+            false,
+            stats.attempts,
+          );
+        }
       }
       if (response?.ok) {
         stats.bytesSent += body.length;
@@ -90,8 +104,12 @@ export class HttpSink implements Sink {
         stats.errors += 1;
         lastStatus = response.status;
         lastNetworkCode = undefined;
-        lastProblem = `HTTP ${response.status} ${response.statusText}`.trim();
-        if (response.status !== 429 && response.status < 500) throw new SinkRejectedError(response.status, response.statusText, stats.attempts);
+        lastReason = reasonOf(response);
+        lastProblem = `HTTP ${response.status} ${lastReason}`.trim();
+        if (response.status >= 300 && response.status < 400) {
+          throw new SinkRedirectedError(response.status, lastReason, locationHostOf(response.headers.get('location'), this.target.url), stats.attempts);
+        }
+        if (response.status !== 429 && response.status < 500) throw new SinkRejectedError(response.status, lastReason, stats.attempts);
         retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
       }
       if (stats.attempts >= this.maxAttempts) break;
@@ -99,7 +117,31 @@ export class HttpSink implements Sink {
       if (!deadline.allows(delay)) break;
       await sleep(delay);
     }
-    throw new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${lastProblem}`, stats.attempts, lastStatus, lastNetworkCode);
+    throw new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${lastProblem}`, stats.attempts, lastStatus, lastNetworkCode, lastReason);
+  }
+}
+
+/** The reason phrase DNIF sent, or the standard one for its status. */
+function reasonOf(response: Response): string {
+  return response.statusText || STATUS_CODES[response.status] || '';
+}
+
+/** scheme://host:port of a URL: its path and query may carry a token, so never show them. */
+export function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(dnif.url)';
+  }
+}
+
+/** Where a redirect points, host only (relative Locations resolve against dnif.url). */
+function locationHostOf(location: string | null, base: string): string | undefined {
+  if (!location) return undefined;
+  try {
+    return new URL(location, base).host;
+  } catch {
+    return '(an unreadable Location)';
   }
 }
 
@@ -120,7 +162,8 @@ export function describeNetworkError(err: unknown): string {
   const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'request timed out';
   const code = e.cause?.code;
-  return code ? `network error ${code}` : `network error: ${e.cause?.message ?? e.message ?? 'unknown'}`;
+  // Never the library's message: undici quotes header values and URLs in it.
+  return code ? `network error ${code}` : `network error (${(e.cause as { name?: string } | undefined)?.name ?? e.name ?? 'unknown'})`;
 }
 
 export function networkErrorCode(err: unknown): string | undefined {

@@ -34,6 +34,7 @@ export interface OutgoingRecord {
 
 // Fields that make a record large; CloudTrail's own log files cap them the same way.
 const BULKY_FIELDS = ['responseElements', 'requestParameters', 'additionalEventData', 'serviceEventDetails', 'resources'];
+const IDENTITY_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'awsRegion', 'recipientAccountId', 'errorCode'];
 const CORE_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'eventType', 'eventCategory', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'userIdentity', 'errorCode', 'errorMessage', 'readOnly', 'requestID'];
 
 export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRecord {
@@ -71,25 +72,49 @@ export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRec
   let truncated = false;
   if (Buffer.byteLength(json) > ctx.maxRecordBytes) {
     truncated = true;
-    const dropped: string[] = [];
-    const slim = { ...record };
-    for (const field of BULKY_FIELDS) {
-      if (slim[field] === undefined) continue;
-      const size = Buffer.byteLength(JSON.stringify(slim[field]));
-      slim[field] = `[removed by forwarder: ${size} bytes]`;
-      dropped.push(field);
-      json = serialise(slim, { ...meta, truncated: dropped }, ctx.flatten);
-      if (Buffer.byteLength(json) <= ctx.maxRecordBytes) break;
-    }
-    if (Buffer.byteLength(json) > ctx.maxRecordBytes) {
-      const core = Object.fromEntries(CORE_FIELDS.filter((f) => record[f] !== undefined).map((f) => [f, record[f]]));
-      json = serialise(core, { ...meta, truncated: ['all but core fields'] }, ctx.flatten);
-    }
+    json = fitRecord(record, meta, ctx.maxRecordBytes, ctx.flatten);
   }
   return { eventId: event.eventId, eventTime: event.eventTime, json, bytes: Buffer.byteLength(json), unparsed, truncated };
 }
 
 const stringField = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/**
+ * The record within `maxBytes`, as CloudTrail's own log files cap large records: the bulkiest
+ * fields replaced by a note of their size, then core fields only, then the event's identity only.
+ * `dnifForwarder.truncated` names what was removed.
+ */
+function fitRecord(record: Record<string, unknown>, meta: Record<string, unknown>, maxBytes: number, flatten: boolean): string {
+  const fits = (text: string) => Buffer.byteLength(text) <= maxBytes;
+  const dropped: string[] = [];
+  const slim = { ...record };
+  let json = '';
+  for (const field of BULKY_FIELDS) {
+    if (slim[field] === undefined) continue;
+    const size = Buffer.byteLength(JSON.stringify(slim[field]));
+    slim[field] = `[removed by forwarder: ${size} bytes]`;
+    dropped.push(field);
+    json = serialise(slim, { ...meta, truncated: dropped }, flatten);
+    if (fits(json)) return json;
+  }
+  const pick = (fields: string[]) => Object.fromEntries(fields.filter((f) => record[f] !== undefined).map((f) => [f, record[f]]));
+  json = serialise(pick(CORE_FIELDS), { ...meta, truncated: ['all but core fields'] }, flatten);
+  if (fits(json)) return json;
+  // A record whose core fields alone are too large (a vast userIdentity): its identity still goes.
+  return serialise(pick(IDENTITY_FIELDS), { ...meta, truncated: ['all but identity fields'] }, flatten);
+}
+
+/**
+ * A record already built (by any source) cut down to `maxBytes` the same way, for a sink whose
+ * limit is below the one the record was built for. Undefined when it fits as it is.
+ */
+export function refitRecord(r: OutgoingRecord, maxBytes: number): OutgoingRecord | undefined {
+  if (r.bytes <= maxBytes) return undefined;
+  const { dnifForwarder, ...record } = JSON.parse(r.json) as Record<string, unknown>;
+  const meta = (dnifForwarder ?? { eventId: r.eventId }) as Record<string, unknown>;
+  const json = fitRecord(record, meta, maxBytes, false);
+  return { ...r, json, bytes: Buffer.byteLength(json), truncated: true };
+}
 
 function accountIdOf(record: Record<string, unknown>): string | undefined {
   if (typeof record.recipientAccountId === 'string') return record.recipientAccountId;

@@ -14,7 +14,7 @@
  *   MSG        the JSON record exactly as the HTTP sink sends it (with dnifForwarder), UTF-8
  *              without a BOM (RFC 5424 MSG-ANY: a BOM would break JSON parsers)
  */
-import type { OutgoingRecord } from './records';
+import { refitRecord, type OutgoingRecord } from './records';
 
 export const FACILITY_LOCAL0 = 16;
 export const SEVERITY_WARNING = 4;
@@ -49,22 +49,44 @@ function headerFacts(json: string): { eventName?: string; hasError: boolean } {
 
 export interface FormatOptions {
   hostname: string;
+  /** Largest SYSLOG-MSG, header included (dnif.syslog.maxMessageBytes); larger records are shrunk. */
+  maxMessageBytes?: number;
+}
+
+function header(eventTime: number, eventName: string | undefined, hasError: boolean, hostname: string): string {
+  const pri = FACILITY_LOCAL0 * 8 + (hasError ? SEVERITY_WARNING : SEVERITY_INFORMATIONAL);
+  return `<${pri}>1 ${syslogTimestamp(eventTime)} ${headerField(hostname, 255)} ${APP_NAME} ${NIL} ${headerField(eventName, 32)} ${NIL} `;
+}
+
+/** The longest header a message for this HOSTNAME can have (MSGID at its 32-character limit). */
+export function headerBytesBound(hostname: string): number {
+  return Buffer.byteLength(header(0, 'x'.repeat(32), false, hostname), 'ascii');
 }
 
 /** One SYSLOG-MSG (without framing). */
 export function formatMessage(record: OutgoingRecord, opts: FormatOptions): Buffer {
   const { eventName, hasError } = headerFacts(record.json);
-  const pri = FACILITY_LOCAL0 * 8 + (hasError ? SEVERITY_WARNING : SEVERITY_INFORMATIONAL);
-  const header = `<${pri}>1 ${syslogTimestamp(record.eventTime)} ${headerField(opts.hostname, 255)} ${APP_NAME} ${NIL} ${headerField(eventName, 32)} ${NIL} `;
-  return Buffer.concat([Buffer.from(header, 'ascii'), Buffer.from(record.json, 'utf8')]);
+  return Buffer.concat([Buffer.from(header(record.eventTime, eventName, hasError, opts.hostname), 'ascii'), Buffer.from(record.json, 'utf8')]);
 }
 
-/** `MSG-LEN SP SYSLOG-MSG` for each record, back to back: one batch as it goes on the wire. */
-export function frameBatch(records: OutgoingRecord[], opts: FormatOptions): Buffer {
+/**
+ * `MSG-LEN SP SYSLOG-MSG` for each record, back to back: one batch as it goes on the wire. A
+ * message over `maxMessageBytes` is built again from its record shrunk to fit (records.ts), so an
+ * Adapter never cuts one short, nor loses its framing; `shrunk` counts them.
+ */
+export function frameBatch(records: OutgoingRecord[], opts: FormatOptions): Buffer & { shrunk?: number } {
   const parts: Buffer[] = [];
+  let shrunk = 0;
   for (const record of records) {
-    const message = formatMessage(record, opts);
+    let message = formatMessage(record, opts);
+    if (opts.maxMessageBytes !== undefined && message.length > opts.maxMessageBytes) {
+      const refit = refitRecord(record, opts.maxMessageBytes - (message.length - record.bytes));
+      if (refit) {
+        message = formatMessage(refit, opts);
+        shrunk += 1;
+      }
+    }
     parts.push(Buffer.from(`${message.length} `, 'ascii'), message);
   }
-  return Buffer.concat(parts);
+  return Object.assign(Buffer.concat(parts), { shrunk });
 }

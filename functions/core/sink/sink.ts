@@ -11,6 +11,12 @@ export interface SendStats {
 
 /** Where batches go: DNIF's HTTP Connector, or a DNIF Adapter over syslog. */
 export interface Sink {
+  /**
+   * Resolves once DNIF has acknowledged the batch (HTTP: a 2xx; syslog: the Adapter confirmed it
+   * by closing the connection after it). Only then may the caller record the batch as delivered.
+   */
   send(records: OutgoingRecord[], deadline: Deadline): Promise<SendStats>;
+  /** The largest serialised record this sink takes whole (syslog: its message size cap); build records within it. */
+  readonly maxRecordBytes?: number;
   close?(): Promise<void>;
 }

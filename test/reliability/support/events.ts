@@ -2,7 +2,8 @@
  * The source of truth of a schedule: which events exist, in which region, at what EventTime and
  * from when on Event history shows them; and the checks of what DNIF received against it.
  */
-import { generateEvents, type CloudTrailRecord, type DnifReceiver, type StandIns } from '../../../standins';
+import { generateEvents, type CloudTrailRecord, type DnifEvent, type StandIns } from '../../../standins';
+import type { SyslogReceiver } from '../../../standins/syslog-receiver';
 import type { Rng } from './suite';
 
 export interface SourceEv {
@@ -110,7 +111,23 @@ export interface DeliveryReport {
 }
 
 /** What arrived at the receiver, against the truth: lost ids, copies, and record-level problems. */
-export function checkDelivery(dnif: DnifReceiver, truth: SourceTruth, connectorName: string): DeliveryReport {
+/** What a receiver took, one entry per request (HTTP) or connection (syslog): the HTTP receiver itself fits. */
+export interface ReceivedBatches {
+  readonly requests: readonly { at: number; events: DnifEvent[] }[];
+}
+
+/** The syslog receiver's messages as one "request" per connection, in arrival order. */
+export function syslogBatches(rx: SyslogReceiver): ReceivedBatches {
+  const byConnection = new Map<number, { at: number; events: DnifEvent[] }>();
+  for (const m of rx.messages) {
+    const entry = byConnection.get(m.connection) ?? { at: m.at, events: [] };
+    if (m.json) entry.events.push(m.json);
+    byConnection.set(m.connection, entry);
+  }
+  return { requests: [...byConnection.values()] };
+}
+
+export function checkDelivery(dnif: ReceivedBatches, truth: SourceTruth, connectorName: string): DeliveryReport {
   const copies = new Map<string, number>();
   const problems: string[] = [];
   for (const req of dnif.requests) {

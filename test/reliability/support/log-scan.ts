@@ -25,7 +25,26 @@ const secrets = new Map<string, string>();
 const MIN_SECRET_LENGTH = 8;
 
 export function registerSecret(value: unknown, what: string): void {
-  if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH && !secrets.has(value)) secrets.set(value, what);
+  if (typeof value !== 'string') return;
+  // As written, as JSON writes it (a log line), and each piece between control characters (a
+  // library may quote a header value up to its CR LF or NUL).
+  const forms = [value, JSON.stringify(value).slice(1, -1), ...value.split(/[\x00-\x1f\x7f]+/)];
+  for (const form of forms) if (form.length >= MIN_SECRET_LENGTH && !secrets.has(form)) secrets.set(form, what);
+}
+
+/** The user part and query values of a URL: secrets wherever they appear. */
+function registerUrlSecrets(url: unknown, label: string): void {
+  if (typeof url !== 'string') return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return;
+  }
+  registerSecret(parsed.password, `${label}: dnif.url password`);
+  registerSecret(parsed.username, `${label}: dnif.url user`);
+  if (parsed.username || parsed.password) registerSecret(`${parsed.username}:${parsed.password}`, `${label}: dnif.url user:password`);
+  for (const [k, v] of parsed.searchParams) registerSecret(v, `${label}: dnif.url query ${k}`);
 }
 
 const CREDENTIAL_FIELDS = ['awsAccessKeyId', 'awsSecretAccessKey', 'awsSessionToken', 'externalId'];
@@ -54,6 +73,7 @@ export function registerConnectorSecrets(doc: unknown, label: string): void {
   const dnif = r.dnif as Record<string, unknown> | undefined;
   if (dnif && typeof dnif === 'object') {
     for (const f of DNIF_CREDENTIAL_FIELDS) registerSecret(dnif[f], `${label}: dnif.${f}`);
+    registerUrlSecrets(dnif.url, label);
     const auth = dnif.auth as Record<string, unknown> | undefined;
     if (auth && typeof auth === 'object') for (const f of DNIF_CREDENTIAL_FIELDS) registerSecret(auth[f], `${label}: dnif.auth.${f}`);
     const headers = dnif.headers as Record<string, unknown> | undefined;

@@ -6,8 +6,10 @@
  * per run. Three things are wrapped, only to inject faults and to watch:
  *
  *   FaultySource  (extends CloudTrailSource)  queues a CloudTrail fault before a slice is read
- *   FaultySink    (wraps HttpSink)             arms a DNIF fault before a batch; kills the
- *                                              "process" right after a batch's 2xx
+ *   FaultySink    (wraps HttpSink or           arms a DNIF fault before a batch (HTTP: status,
+ *                  SyslogSink)                 redirect, hang, ...; syslog: a confirmation
+ *                                              withheld, a drop mid-batch, refusal); kills the
+ *                                              "process" right after a batch's acknowledgement
  *   DynamoDB middleware                        transient errors (SDK-retried), a seen# write that
  *                                              fails after the 2xx, a cursor written ahead by
  *                                              someone else, a lease stolen mid-run; and, after
@@ -28,6 +30,8 @@ import { loadForwarderConfig, type ForwarderConfig } from '../../../functions/co
 import { parseConnector, type Connector } from '../../../functions/core/connector';
 import { logger } from '../../../functions/core/logger';
 import { HttpSink } from '../../../functions/core/sink/http-sink';
+import { SyslogSink } from '../../../functions/core/sink/syslog-sink';
+import { startSyslogReceiver, type SyslogReceiver } from '../../../standins/syslog-receiver';
 import type { SendStats, Sink } from '../../../functions/core/sink/sink';
 import type { OutgoingRecord } from '../../../functions/core/sink/records';
 import { CloudTrailSource, createCloudTrailClient, type SliceResult } from '../../../functions/core/source/cloudtrail-source';
@@ -35,7 +39,7 @@ import { accountKeyOf, credentialsFor } from '../../../functions/core/source/cre
 import { limiterFor } from '../../../functions/core/source/rate-limiter';
 import { Deadline } from '../../../functions/core/time';
 import type { ConnectorDocument, DnifReceiver, ReceiverAuth, StandIns } from '../../../standins';
-import { addPlannedEvents, checkDelivery, SourceTruth } from './events';
+import { addPlannedEvents, checkDelivery, SourceTruth, syslogBatches, type ReceivedBatches } from './events';
 import type { SourceObserver } from './observe';
 import { registerConnectorSecrets } from './log-scan';
 import { rng, seedFor, until, untilTime, type Rng } from './suite';
@@ -101,6 +105,8 @@ export interface ScheduleBase {
 
 export interface ScheduleSpec extends ScheduleBase {
   auth: AuthMode;
+  /** DNIF's HTTP Connector (default), or a DNIF Adapter over syslog with mutual TLS (the syslog receiver stand-in). */
+  transport?: 'http' | 'syslog';
   format?: 'json' | 'ndjson';
   gzip?: boolean;
   batchMaxBytes?: number;
@@ -273,7 +279,8 @@ export class FaultSchedule {
   private rates: FaultRates;
   private readonly truth = new SourceTruth();
   private readonly connectorName: string;
-  private readonly connector: Connector;
+  private connector: Connector;
+  private syslogRx?: SyslogReceiver;
   private readonly config: ForwarderConfig;
   private readonly admin: DynamoDBDocumentClient;
 
@@ -344,6 +351,38 @@ export class FaultSchedule {
 
   /** Runs the schedule to the end and returns its figures (assertions are the caller's). */
   async execute(): Promise<Figures> {
+    if (this.spec.transport !== 'syslog') return this.executeNow();
+    const rx = await startSyslogReceiver({ tls: 'trusted', requireClientCert: true });
+    this.syslogRx = rx;
+    const { dnif: _http, ...doc } = this.s.connector({ connectorName: this.connectorName, ...this.regionFields() });
+    const syslogDoc = { ...doc, dnif: { syslog: rx.target() } };
+    registerConnectorSecrets(syslogDoc, `${this.spec.name} connector`);
+    this.connector = parseConnector(JSON.stringify(syslogDoc));
+    try {
+      const figures = await this.executeNow();
+      if (rx.problems.length > 0) figures.violations.push(`syslog receiver saw bad framing: ${rx.problems.join('; ')}`);
+      if (rx.withheld === 0) figures.violations.push('no confirmation was withheld: the schedule did not meet its fault');
+      return figures;
+    } finally {
+      await rx.close();
+    }
+  }
+
+  private regionFields(): ConnectorDocument {
+    return this.spec.regions.length === 1 ? { awsRegion: this.spec.regions[0] } : { awsRegion: undefined, awsRegions: this.spec.regions };
+  }
+
+  /** What DNIF took: the HTTP receiver's requests, or the syslog receiver's connections. */
+  private received(): ReceivedBatches {
+    return this.syslogRx ? syslogBatches(this.syslogRx) : this.s.dnif;
+  }
+
+  /** The events DNIF has, by eventId. */
+  private receivedIds(): Map<string, unknown> {
+    return (this.syslogRx ?? this.s.dnif).eventsById();
+  }
+
+  private async executeNow(): Promise<Figures> {
     const started = Date.now();
     const s = this.s;
     s.reset();
@@ -413,7 +452,7 @@ export class FaultSchedule {
     for (const region of this.spec.regions) {
       if ((this.stored.get(region)?.sweep ?? 0) <= this.truth.lastTime(region)) return false;
     }
-    const received = this.s.dnif.eventsById();
+    const received = this.receivedIds();
     return [...this.truth.byId.keys()].every((id) => received.has(id));
   }
 
@@ -497,8 +536,11 @@ export class FaultSchedule {
     const client = new DynamoDBClient({});
     const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
     this.instrument(doc, run);
+    const timings = { baseDelayMs: 20, maxDelayMs: 400, random: rng(this.seed ^ run.id) };
     const sink = new FaultySink(
-      new HttpSink(this.connector.http!, { requestTimeoutMs: 900, baseDelayMs: 20, maxDelayMs: 400, random: rng(this.seed ^ run.id) }),
+      this.connector.syslog
+        ? new SyslogSink(this.connector.syslog, { hostname: this.connector.name, connectTimeoutMs: 900, writeTimeoutMs: 900, closeTimeoutMs: 900, ...timings })
+        : new HttpSink(this.connector.http!, { requestTimeoutMs: 900, ...timings }),
       run,
       this,
     );
@@ -566,6 +608,7 @@ export class FaultSchedule {
       await undo();
       this.dnifArmed = false;
     };
+    if (this.syslogRx) return this.armSyslog(this.syslogRx, done);
     // Closing connections could cut a batch another region has in flight after DNIF stored it:
     // that is a lost 2xx, tested on its own, not here.
     const kind = r.weighted<string>([
@@ -576,6 +619,7 @@ export class FaultSchedule {
       [this.inFlight === 0 ? 1 : 0, 'refuse'],
       [0.5, 'outage'],
       [0.3, 'reject4xx'],
+      [0.6, 'redirect'],
     ]);
     switch (kind) {
       case 'status': {
@@ -610,9 +654,42 @@ export class FaultSchedule {
         const over = new Promise<void>((res) => setTimeout(res, r.int(500, 2500))).then(() => dnif.normal());
         return () => done(() => over);
       }
+      case 'redirect': {
+        // Followed, the POST would become a GET the landing page answers with 200: a batch lost.
+        const location = r.chance(0.5) ? `${dnif.landingUrl}?from=redirect` : '/landing';
+        dnif.failNext(r.int(1, 2), r.pick([301, 302, 303, 307, 308]), { location });
+        return () => done(() => dnif.normal());
+      }
       default: {
         dnif.failNext(1, r.pick([400, 413]));
         return () => done(() => dnif.normal());
+      }
+    }
+  }
+
+  /** Syslog faults: the Adapter takes a batch but does not confirm it, drops mid-batch, or refuses. */
+  private async armSyslog(rx: SyslogReceiver, done: (undo: () => Promise<void> | void) => Promise<void>): Promise<() => Promise<void>> {
+    const r = this.dnifRnd;
+    // The first syslog fault of a schedule is always the one it is for.
+    const kind = rx.withheld === 0 ? 'unconfirmed' : r.weighted<string>([
+      [4, 'unconfirmed'],
+      [2, 'drop'],
+      [this.inFlight === 0 ? 1 : 0, 'refuse'],
+    ]);
+    switch (kind) {
+      case 'unconfirmed': {
+        // Every message is taken; the close that confirms them never comes (a reset instead).
+        rx.withholdConfirmation(r.int(1, 2));
+        return () => done(() => rx.normal());
+      }
+      case 'drop': {
+        rx.dropAfter(r.int(1, this.spec.batchMaxEvents));
+        return () => done(() => rx.normal());
+      }
+      default: {
+        await rx.refuse();
+        const back = new Promise<void>((res) => setTimeout(res, r.int(30, 600))).then(() => rx.accept());
+        return () => done(() => back);
       }
     }
   }
@@ -734,7 +811,7 @@ export class FaultSchedule {
 
   /** Another writer (a run that read that far) stored a cursor further on, never past an undelivered event. */
   private async writeAhead(region: string, ours: { head: number; sweep: number }): Promise<void> {
-    const received = this.s.dnif.eventsById();
+    const received = this.receivedIds();
     const firstUndelivered = this.truth.inRegion(region).find((e) => !received.has(e.id))?.time ?? Number.POSITIVE_INFINITY;
     const nowSec = Math.floor(Date.now() / 1000);
     const current = this.stored.get(region) ?? { head: 0, sweep: 0 };
@@ -763,7 +840,7 @@ export class FaultSchedule {
 
   /** The promise, checked at every stored cursor: nothing undelivered before it. */
   private cursorStored(region: string, head: number, sweep: number, run: Run): void {
-    const received = this.s.dnif.eventsById();
+    const received = this.receivedIds();
     const prev = this.stored.get(region) ?? { head: 0, sweep: 0 };
     for (const e of this.truth.inRegion(region)) {
       if (e.time >= Math.max(head, sweep)) break;
@@ -783,7 +860,9 @@ export class FaultSchedule {
     const s = this.s;
     const stats = s.cloudtrail.stats();
     this.counts.cloudtrail = stats.faultsApplied - faultsBefore;
-    const report = checkDelivery(s.dnif, this.truth, this.connectorName);
+    const received = this.received();
+    const report = checkDelivery(received, this.truth, this.connectorName);
+    if (s.dnif.landings > 0) this.violations.push(`${s.dnif.landings} requests followed a redirect to the landing page`);
 
     // Which batches DNIF stored: those the sink saw accepted, and possibly some whose 2xx never
     // reached it (a send aborted at the deadline after DNIF had stored it: a lost 2xx).
@@ -794,11 +873,13 @@ export class FaultSchedule {
     const sent = new Set([...accepted.keys(), ...failed.keys()]);
     const lostAckCopies = new Map<string, number>();
     let lostAcks = 0;
-    for (const req of s.dnif.requests) {
+    for (const req of received.requests) {
       const key = req.events.map((e) => String(e.dnifForwarder?.eventId)).join(',');
+      if (key === '') continue;
       if ((accepted.get(key) ?? 0) > 0) {
         accepted.set(key, (accepted.get(key) as number) - 1);
-      } else if (sent.has(key)) {
+      } else if (sent.has(key) || [...sent].some((k) => k.startsWith(`${key},`))) {
+        // (Syslog: a connection cut mid-batch holds the first part of a batch whose send failed.)
         // Stored, but the 2xx did not reach the sink (its send failed, or an attempt it retried).
         lostAcks += 1;
         for (const id of key.split(',')) lostAckCopies.set(id, (lostAckCopies.get(id) ?? 0) + 1);
@@ -874,7 +955,7 @@ class FaultySource extends CloudTrailSource {
 
 class FaultySink implements Sink {
   constructor(
-    private readonly real: HttpSink,
+    private readonly real: Sink,
     private readonly run: Run,
     private readonly schedule: FaultSchedule,
   ) {}
