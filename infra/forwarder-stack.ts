@@ -54,8 +54,10 @@ export class ForwarderStack extends Stack {
 
     // -c source=s3: trail files through SQS instead of the Event history schedule (infra/s3-source.ts).
     const trail = resolveS3Settings(props);
+    resolveTrailAudit(props, trail); // checks its options on either path
     if (trail) {
-      new S3Source(this, 'TrailFiles', { settings: s, s3: trail, connector, table });
+      const source = new S3Source(this, 'TrailFiles', { settings: s, s3: trail, connector, table });
+      new TrailAudit(this, 'TrailAudit', { ...s, settings: resolveTrailAudit(props, trail)!, connector, table, monitoring: source.monitoring });
       return;
     }
 
@@ -162,9 +164,6 @@ export class ForwarderStack extends Stack {
       alarmEmail: s.alarmEmail,
       alarmTopicArn: s.alarmTopicArn,
     });
-
-    const audit = resolveTrailAudit(props);
-    if (audit) new TrailAudit(this, 'TrailAudit', { ...s, settings: audit, connector, table, deadLetterQueue: dlq, monitoring });
 
     const output = (id: string, value: string, description: string) => new CfnOutput(this, id, { value, description });
     output('TestConnectionUrl', url.url, `Test-connection function URL (auth ${s.functionUrlAuth})`);

@@ -177,9 +177,6 @@ export function optionsFromContext(get: (key: string) => unknown): ForwarderOpti
     backfillSeconds: num('backfillSeconds'),
     batchMaxEvents: num('batchMaxEvents'),
     batchMaxBytes: num('batchMaxBytes'),
-    trailBucket: str('trailBucket'),
-    trailPrefix: str('trailPrefix'),
-    trailKmsKeyArn: str('trailKmsKeyArn'),
     auditLookbackHours: num('auditLookbackHours'),
   };
 }

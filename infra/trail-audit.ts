@@ -15,20 +15,15 @@ import { Construct } from 'constructs';
 import { AuditMetric } from '../functions/trail-audit/audit-metric-names';
 import type { ConnectorSecret } from './connector-secret';
 import type { Monitoring } from './monitoring';
+import type { S3SourceSettings } from './s3-settings';
 import { METRICS_NAMESPACE, TRAIL_AUDIT_SERVICE } from './names';
 import { acknowledge } from './nag';
 import { assumeRoleStatement, checkpointStatement } from './permissions';
 import { ServiceFunction } from './service-function';
 import { OptionError } from './settings';
 
-/** Stack options for the audit; with no `trailBucket` there is no audit. */
+/** Stack options for the audit, which runs with the trail-file source (`-c source=s3`). */
 export interface TrailAuditOptions {
-  /** The trail's S3 bucket (name): turns the audit on. */
-  readonly trailBucket?: string;
-  /** The trail's S3 key prefix, without a trailing slash. @default none */
-  readonly trailPrefix?: string;
-  /** KMS key ARN the trail encrypts its files with (SSE-KMS); grants kms:Decrypt on it. */
-  readonly trailKmsKeyArn?: string;
   /** Hours of digests each hourly run checks (AUDIT_LOOKBACK_HOURS, 1-336). @default 24 */
   readonly auditLookbackHours?: number;
 }
@@ -40,31 +35,21 @@ export interface TrailAuditSettings {
   readonly lookbackHours: number;
 }
 
-const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
-
-export function resolveTrailAudit(o: TrailAuditOptions): TrailAuditSettings | undefined {
-  if (!o.trailBucket) {
-    for (const k of ['trailPrefix', 'trailKmsKeyArn', 'auditLookbackHours'] as const) {
-      if (o[k] !== undefined) throw new OptionError(k, 'needs trailBucket (the bucket the trail writes to)');
-    }
+/** The audit reads the trail the S3 source reads; without that source there is none (nothing to reconcile). */
+export function resolveTrailAudit(o: TrailAuditOptions, source: S3SourceSettings | undefined): TrailAuditSettings | undefined {
+  if (!source) {
+    if (o.auditLookbackHours !== undefined) throw new OptionError('auditLookbackHours', 'applies to the trail-file source only (-c source=s3)');
     return undefined;
-  }
-  if (!BUCKET.test(o.trailBucket)) throw new OptionError('trailBucket', `must be an S3 bucket name, got "${o.trailBucket}"`);
-  if (o.trailKmsKeyArn !== undefined && !KMS_KEY_ARN.test(o.trailKmsKeyArn)) {
-    throw new OptionError('trailKmsKeyArn', `must be a KMS key ARN (arn:...:key/<id>), got "${o.trailKmsKeyArn}"`);
   }
   const hours = o.auditLookbackHours ?? 24;
   if (!Number.isInteger(hours) || hours < 1 || hours > 336) throw new OptionError('auditLookbackHours', `must be a whole number from 1 to 336, got ${hours}`);
-  return { bucket: o.trailBucket, prefix: (o.trailPrefix ?? '').replace(/^\/+|\/+$/g, ''), kmsKeyArn: o.trailKmsKeyArn, lookbackHours: hours };
+  return { bucket: source.bucketName, prefix: source.prefix, kmsKeyArn: source.kmsKeyArn, lookbackHours: hours };
 }
 
 export interface TrailAuditProps {
   readonly settings: TrailAuditSettings;
   readonly connector: ConnectorSecret;
   readonly table: dynamodb.ITable;
-  /** Where EventBridge puts a schedule event it could not deliver. */
-  readonly deadLetterQueue: sqs.IQueue;
   readonly monitoring: Monitoring;
   readonly roleArn?: string;
   readonly logRetentionDays: number;
@@ -112,10 +97,15 @@ export class TrailAudit extends Construct {
       'and the AuditRunErrors alarm reports the failure.';
     acknowledge(this.fn.fn, 'Serverless-LambdaDLQ', nothingToRedeliver);
     acknowledge(this.fn.fn.node.findChild('EventInvokeConfig'), 'Serverless-LambdaAsyncFailureDestination', nothingToRedeliver);
+    // Its own queue: the trail-file source's dead-letter queue is redriven to the trail-file queue.
+    const undelivered = new sqs.Queue(this, 'ScheduleDeadLetters', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    const terminal = 'Dead-letter queue of the audit schedule; a missed run is caught up by the next (same lookback window) and the AuditNotRunning alarm fires.';
+    acknowledge(undelivered, 'AwsSolutions-SQS3', terminal);
+    acknowledge(undelivered, 'Serverless-SQSRedrivePolicy', terminal);
     new events.Rule(this, 'Schedule', {
       description: 'Runs the CloudTrail digest audit every hour',
       schedule: events.Schedule.rate(HOUR),
-      targets: [new targets.LambdaFunction(this.fn.fn, { deadLetterQueue: props.deadLetterQueue, retryAttempts: 2, maxEventAge: HOUR })],
+      targets: [new targets.LambdaFunction(this.fn.fn, { deadLetterQueue: undelivered, retryAttempts: 2, maxEventAge: HOUR })],
     });
     this.monitor(props.monitoring);
   }
@@ -191,6 +181,12 @@ export class TrailAudit extends Construct {
     monitoring.alarm('TrailLoggingStopped', 'GetTrailStatus says a trail is not logging.', max(AuditMetric.TrailLoggingStopped), { threshold: 1 }, runbook);
     monitoring.alarm('TrailDeliveryErrors', 'GetTrailStatus reports a log or digest delivery error.', max(AuditMetric.TrailDeliveryErrors), { threshold: 1 }, runbook);
     monitoring.alarm('NoRecentDigest', 'An account-region that had digest files has had none for over 90 minutes.', max(AuditMetric.NoRecentDigest), { threshold: 1 }, runbook);
+    monitoring.alarm('AuditNotRunning', 'The hourly audit has not run for 2 hours.', this.fn.fn.metricInvocations({ statistic: 'Sum', period: HOUR }), {
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    }, runbook);
     monitoring.alarm(
       'AuditRunErrors',
       'The audit run failed, or could not audit an account-region (access, ListPublicKeys).',

@@ -40,7 +40,7 @@ export interface AuditBenchResult {
   maxRssMB: number;
   s3Requests: Record<string, number>;
   dynamoDbCalls: Record<string, number>;
-  perAccountRegionHour: { s3Requests: number; s3GetObject: number; s3List: number; dynamoDbCalls: number; cpuMs: number; s3BytesServed: number };
+  perAccountRegionHour: { s3Requests: number; s3GetObject: number; s3List: number; dynamoDbCalls: number; cpuMs: number; s3BytesServed: number; uncompressedBytes: number };
   setupSeconds: number;
   /** gunzip + SHA-256 of real trail JSON in this process, streamed: what a file's size adds. */
   hashMBPerCpuSecond: number;
@@ -69,7 +69,8 @@ export function auditGridFrom(flag: string | undefined, quick: boolean): AuditGr
 
 const REGIONS = ['us-east-1', 'eu-west-1', 'ap-southeast-2', 'us-west-2'];
 const FILES_PER_HOUR = 12;
-const RECORDS_PER_FILE = 20;
+/** Real fixture records (~1.4 KB each): 5 a file keeps 115,200 files in the stand-in's memory. */
+const RECORDS_PER_FILE = 5;
 const WORKER = path.join(WORK_DIR, 'audit-worker', 'index.js');
 const ORG_ID = 'o-bench12345';
 
@@ -96,10 +97,12 @@ export async function auditBench(grid: AuditGrid, say: (msg: string) => void): P
     const regions = REGIONS.slice(0, grid.regions);
     const etags = new Map<string, string>();
     let digests = 0;
+    let uncompressedBytes = 0;
     for (const account of accounts) {
       // One account at a time: the generated files are dropped once stored.
       const files = buildTrailFiles({ accountIds: [account], regions, orgId: ORG_ID, from, hours: grid.hours, intervalMinutes: 60 / FILES_PER_HOUR, recordsPerFile: RECORDS_PER_FILE, seed: digests + 1 });
       putTrailFiles(s.s3, bucket, files).forEach((o, i) => etags.set(files[i]!.key, o.etag));
+      uncompressedBytes += files.reduce((n, f) => n + f.json.length, 0);
       for (const region of regions) {
         digests += writeDigestChain(s.s3, s.cloudtrail.trails, { bucket, orgId: ORG_ID, accountId: account, region, trailName, homeRegion: 'us-east-1', files, from, hours: grid.hours }).length;
       }
@@ -161,6 +164,7 @@ export async function auditBench(grid: AuditGrid, say: (msg: string) => void): P
         dynamoDbCalls: per(sum(dynamoDbCalls)),
         cpuMs: per(cpuMs),
         s3BytesServed: per(stats.bytesServed),
+        uncompressedBytes: per(uncompressedBytes),
       },
       setupSeconds,
       hashMBPerCpuSecond: await hashThroughput(),

@@ -1,4 +1,4 @@
-/** The trail audit's resources: only with trailBucket; hourly; least privilege; alarms; cdk-nag clean. */
+/** The trail audit's resources: with the trail-file source only; hourly; least privilege; alarms; cdk-nag clean. */
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { ForwarderStack } from '../../infra/forwarder-stack';
@@ -6,7 +6,7 @@ import { nagPacks } from '../../infra/nag';
 import { OptionError } from '../../infra/settings';
 import { actionsOf, build, props, roleStatements } from './helpers';
 
-const AUDIT = { trailBucket: 'org-trail-bucket', trailPrefix: 'trails/org', auditLookbackHours: 12 };
+const AUDIT = { source: 's3' as const, trailBucket: 'org-trail-bucket', trailPrefix: 'trails/org', auditLookbackHours: 12 };
 const KMS = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 const auditFunction = (t: ReturnType<typeof build>['template']) => {
@@ -16,13 +16,17 @@ const auditFunction = (t: ReturnType<typeof build>['template']) => {
 };
 
 describe('trail audit', () => {
-  it('is not deployed without trailBucket, and its options need it', () => {
+  it('comes with the trail-file source only, and its option is checked', () => {
     const { template } = build();
     expect(Object.keys(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { AUDIT_BUCKET: Match.anyValue() } } } }))).toEqual([]);
-    expect(() => build({ trailPrefix: 'x' })).toThrow(OptionError);
-    expect(() => build({ trailBucket: 'Bad_Bucket' })).toThrow(/trailBucket/);
-    expect(() => build({ trailBucket: 'b-1', auditLookbackHours: 0 })).toThrow(/auditLookbackHours/);
-    expect(() => build({ trailBucket: 'b-1', trailKmsKeyArn: 'nope' })).toThrow(/trailKmsKeyArn/);
+    expect(() => build({ auditLookbackHours: 6 })).toThrow(OptionError);
+    expect(() => build({ ...AUDIT, auditLookbackHours: 0 })).toThrow(/auditLookbackHours/);
+    expect(() => build({ ...AUDIT, auditLookbackHours: 337 })).toThrow(/auditLookbackHours/);
+  });
+
+  it('reads the bucket named by ARN too', () => {
+    const [, fn] = auditFunction(build({ ...AUDIT, trailBucket: 'arn:aws:s3:::org-trail-bucket' }).template);
+    expect(fn.Properties.Environment.Variables.AUDIT_BUCKET).toBe('org-trail-bucket');
   });
 
   it('runs every hour with the contract environment, one run at a time', () => {
@@ -71,23 +75,23 @@ describe('trail audit', () => {
     expect(kms.Action).toBe('kms:Decrypt');
   });
 
-  it('alarms on invalid, missing, logging stopped, delivery errors, no recent digest and failed runs, with a runbook', () => {
+  it('alarms on invalid, missing, logging stopped, delivery errors, no recent digest, failed or missed runs, with a runbook', () => {
     const { template } = build(AUDIT);
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties);
     const ours = alarms.filter((a) => String(a.AlarmDescription).includes('docs/audit.md'));
     expect(ours.map((a) => JSON.stringify(a.AlarmName)).map((n) => n.match(/-(\w+)"/)?.[1]).sort()).toEqual(
-      ['AuditInvalid', 'AuditMissing', 'AuditRunErrors', 'NoRecentDigest', 'TrailDeliveryErrors', 'TrailLoggingStopped'],
+      ['AuditInvalid', 'AuditMissing', 'AuditNotRunning', 'AuditRunErrors', 'NoRecentDigest', 'TrailDeliveryErrors', 'TrailLoggingStopped'],
     );
     const stopped = ours.find((a) => JSON.stringify(a.AlarmName).includes('TrailLoggingStopped'))!;
     expect(stopped).toMatchObject({ MetricName: 'TrailLoggingStopped', Namespace: 'CloudTrailToDnif', Threshold: 1, Period: 3600 });
     expect(stopped.Dimensions).toEqual([{ Name: 'service', Value: 'cloudtrail-dnif-trail-audit' }]);
-    const body = JSON.stringify(props(template, 'AWS::CloudWatch::Dashboard', 'MonitoringDashboard').DashboardBody);
+    const body = JSON.stringify(props(template, 'AWS::CloudWatch::Dashboard', 'TrailFilesMonitoringDashboard').DashboardBody);
     expect(body).toContain('Audit: log files');
     expect(body).toContain('accountId,region,service');
   });
 
   it('has no unacknowledged cdk-nag finding', () => {
-    for (const options of [AUDIT, { ...AUDIT, trailKmsKeyArn: KMS, roleArn: 'arn:aws:iam::123456789012:role/reader' }, { trailBucket: 'plain-bucket' }]) {
+    for (const options of [AUDIT, { ...AUDIT, trailKmsKeyArn: KMS, roleArn: 'arn:aws:iam::123456789012:role/reader' }, { source: 's3' as const, trailBucket: 'plain-bucket', notifications: 'eventbridge' as const }]) {
       const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
       new ForwarderStack(app, 'Nag', options);
       const found = nagPacks(app).flatMap((p) => p.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)));
