@@ -113,6 +113,8 @@ export class TrailAudit extends Construct {
   private grant(props: TrailAuditProps): void {
     const { bucket, prefix, kmsKeyArn } = props.settings;
     const root = `${prefix ? `${prefix}/` : ''}AWSLogs/`;
+    // `?` (one character) for a space in object resources: an acknowledgement id cannot hold a space.
+    const objects = root.replace(/ /g, '?');
     const bucketArn = `arn:${Aws.PARTITION}:s3:::${bucket}`;
     const fn = this.fn.fn;
     for (const statement of props.connector.readStatements()) fn.addToRolePolicy(statement);
@@ -128,7 +130,7 @@ export class TrailAudit extends Construct {
       new iam.PolicyStatement({
         sid: 'ReadDigestAndLogFiles',
         actions: ['s3:GetObject'],
-        resources: [`${bucketArn}/${root}*/CloudTrail-Digest/*`, `${bucketArn}/${root}*/CloudTrail/*`],
+        resources: [`${bucketArn}/${objects}*/CloudTrail-Digest/*`, `${bucketArn}/${objects}*/CloudTrail/*`],
       }),
       new iam.PolicyStatement({
         sid: 'TrailStatus',
@@ -156,12 +158,12 @@ export class TrailAudit extends Construct {
     );
     acknowledge(
       policy,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${root}*/CloudTrail-Digest/*]`,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${objects}*/CloudTrail-Digest/*]`,
       'The audit reads every digest file of every account and region of the trail; the wildcard spans accounts and regions only.',
     );
     acknowledge(
       policy,
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${root}*/CloudTrail/*]`,
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${objects}*/CloudTrail/*]`,
       'The audit hashes every log file a digest lists, in every account and region of the trail, and forwards the ones never delivered.',
     );
     acknowledge(
