@@ -7,17 +7,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ObjectLedger } from '../core/checkpoint/object-ledger';
 import { loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
-import { compileFilters } from '../core/filters';
 import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
-import { createSink } from '../core/sink/create-sink';
 import type { Sink } from '../core/sink/sink';
+import { forwardObjectDeps } from '../core/source/trail-files/forward-deps';
 import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
-import { resetS3Clients, s3ClientFor } from '../core/source/trail-files/s3-client';
-import { Deadline } from '../core/time';
+import { resetS3Clients } from '../core/source/trail-files/s3-client';
 import { processMessages, emptyS3Summary } from './process-messages';
 import { QueueSender } from './queue';
 import { parseReplayRequest, replay, type ReplaySummary } from './replay';
@@ -48,23 +45,7 @@ export async function invocationDeps(settings: S3ForwarderConfig, context: Conte
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
   refetchSecret = false;
-  const sink = createSink(connector);
-  return {
-    sink,
-    deps: {
-      s3: s3ClientFor(connector),
-      ledger: new ObjectLedger(doc, settings.checkpointTable, connector.name),
-      sink,
-      deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
-      limits: { maxEvents: settings.batchMaxEvents, maxBytes: settings.batchMaxBytes },
-      keep: compileFilters(connector.filters),
-      connectorName: connector.name,
-      flatten: connector.flatten,
-      owner: context.awsRequestId,
-      leaseUntilMs: endsAtMs,
-      logger,
-    },
-  };
+  return forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, endsAtMs }, logger);
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;

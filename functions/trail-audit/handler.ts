@@ -5,20 +5,17 @@
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { ObjectLedger } from '../core/checkpoint/object-ledger';
 import type { Connector } from '../core/connector';
 import { PublicKeyDirectory } from '../core/digest/public-keys';
-import { compileFilters } from '../core/filters';
 import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
-import { createSink } from '../core/sink/create-sink';
 import { credentialsFor } from '../core/source/credentials';
+import { forwardObjectDeps } from '../core/source/trail-files/forward-deps';
 import { forwardObject } from '../core/source/trail-files/forward-object';
-import { Deadline } from '../core/time';
+import { resetS3Clients } from '../core/source/trail-files/s3-client';
 import { loadAuditConfig, type AuditConfig } from './audit-config';
 import { recordAuditMetrics } from './audit-metrics';
 import { runAudit, type AuditCounts } from './audit-run';
@@ -38,19 +35,16 @@ let doc: DynamoDBDocumentClient | undefined;
 export function resetTrailAuditState(): void {
   config = undefined;
   doc = undefined;
+  resetS3Clients();
 }
 
-/** Clients with the connector's access (the credentials that read the bucket), one per region. */
-function clientsFor(connector: Connector) {
-  const cloudtrail = new Map<string, CloudTrailClient>();
-  const region = connector.regions[0];
-  return {
-    s3: new S3Client({ region, credentials: credentialsFor(connector.aws, region), followRegionRedirects: true }),
-    cloudtrail: (r: string): CloudTrailClient => {
-      let c = cloudtrail.get(r);
-      if (!c) cloudtrail.set(r, (c = new CloudTrailClient({ region: r, credentials: credentialsFor(connector.aws, r) })));
-      return c;
-    },
+/** CloudTrail clients with the connector's access (the credentials that read the bucket), one per region. */
+function cloudTrailClients(connector: Connector): (region: string) => CloudTrailClient {
+  const clients = new Map<string, CloudTrailClient>();
+  return (region) => {
+    let c = clients.get(region);
+    if (!c) clients.set(region, (c = new CloudTrailClient({ region, credentials: credentialsFor(connector.aws, region) })));
+    return c;
   };
 }
 
@@ -64,33 +58,19 @@ export const handler = async (_event: unknown, context: Context): Promise<AuditS
   const windowStartMs = nowMs - settings.lookbackHours * 3_600_000;
   try {
     const connector = await loadConnector(settings.secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
-    const clients = clientsFor(connector);
-    const ledger = new ObjectLedger(doc, settings.checkpointTable, connector.name);
-    const deadline = new Deadline(endsAtMs, settings.deadlineReserveMs);
-    const sink = createSink(connector);
-    const forwardDeps = {
-      s3: clients.s3,
-      ledger,
-      sink,
-      deadline,
-      limits: { maxEvents: settings.batchMaxEvents, maxBytes: settings.batchMaxBytes },
-      keep: compileFilters(connector.filters),
-      connectorName: connector.name,
-      flatten: connector.flatten,
-      owner: context.awsRequestId,
-      leaseUntilMs: endsAtMs,
-      logger,
-    };
+    const cloudtrail = cloudTrailClients(connector);
+    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, endsAtMs }, logger);
+    const { s3, ledger, deadline } = forwardDeps;
     try {
       const report = await runAudit({
-        s3: clients.s3,
+        s3,
         bucket: settings.bucket,
         prefix: settings.prefix,
         windowStartMs,
         nowMs,
         // Keys valid at any time since the predecessors of the window's oldest digests.
-        keys: new PublicKeyDirectory(clients.cloudtrail, { start: new Date(windowStartMs - 2 * 3_600_000), end: new Date(nowMs) }),
-        trailHealth: (name, homeRegion) => readTrailHealth(clients.cloudtrail(homeRegion), name, homeRegion),
+        keys: new PublicKeyDirectory(cloudtrail, { start: new Date(windowStartMs - 2 * 3_600_000), end: new Date(nowMs) }),
+        trailHealth: (name, homeRegion) => readTrailHealth(cloudtrail(homeRegion), name, homeRegion),
         concurrency: settings.concurrency,
         deadline,
         logger,
