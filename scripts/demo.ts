@@ -9,6 +9,7 @@
  * instead of every 5 minutes. Exits non-zero if anything was lost or delivered twice.
  */
 import './quiet-env';
+import { demoS3 } from './demo-s3';
 import type { ForwarderSummary } from '../functions/forwarder/forward';
 import { handler as forwarder } from '../functions/forwarder/handler';
 import { handler as testConnection } from '../functions/test-connection/handler';
@@ -115,7 +116,9 @@ async function showTestConnection(label: string, event: ReturnType<typeof urlEve
   for (const check of body.checks) console.log(`    ${check.ok ? 'ok  ' : 'FAIL'} ${pad(check.name, 22)} ${pad(check.code, 18)} ${check.message}`);
 }
 
-main().then(
+// `npm run demo -- --source s3`: the trail-file source instead (scripts/demo-s3.ts).
+const source = process.argv.find((a, i, all) => all[i - 1] === '--source' || a.startsWith('--source='))?.replace('--source=', '');
+(source === 's3' ? demoS3() : main()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

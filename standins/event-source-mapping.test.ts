@@ -2,6 +2,7 @@ import type { SQSEvent } from 'aws-lambda';
 import { StandInClock } from './clock';
 import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from './event-source-mapping';
 import { sleep } from './http';
+import { sqsEvent } from './lambda';
 import { CredentialRegistry } from './sigv4';
 import { startSqs, type SqsStandIn } from './sqs';
 
@@ -131,5 +132,14 @@ describe('SQS event source mapping stand-in', () => {
     for (let i = 0; i < 25; i++) sqs.sendMessage('work', `w${i}`);
     await m.drain();
     expect(m.invocations.map((i) => i.messageIds.length)).toEqual([25]);
+  });
+});
+
+describe('sqsEvent', () => {
+  it('builds the same record shape for direct handler calls', () => {
+    const e = sqsEvent(['{"a":1}', { body: 'x', attributes: { ApproximateReceiveCount: '3' } }], 'arn:aws:sqs:eu-west-1:111122223333:work');
+    expect(e.Records[0]).toMatchObject({ body: '{"a":1}', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:eu-west-1:111122223333:work', awsRegion: 'eu-west-1', attributes: { ApproximateReceiveCount: '1' } });
+    expect(e.Records[1].attributes.ApproximateReceiveCount).toBe('3');
+    expect(e.Records[0].md5OfBody).toBe('bb6cb5c68df4652941caf652a366f2d8');
   });
 });

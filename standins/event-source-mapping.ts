@@ -11,7 +11,7 @@
  */
 import { ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { lambdaContext } from './lambda';
+import { lambdaContext, sqsRecord } from './lambda';
 import { sleep } from './http';
 import type { CredentialRegistry } from './sigv4';
 import type { QueueInfo, SqsStandIn } from './sqs';
@@ -86,18 +86,17 @@ function toRecord(m: Message, q: QueueInfo): SQSRecord {
       dataType: v.DataType as string,
     };
   }
-  return {
-    messageId: m.MessageId as string,
-    receiptHandle: m.ReceiptHandle as string,
-    body: m.Body as string,
-    attributes: m.Attributes as unknown as SQSRecord['attributes'],
-    messageAttributes,
-    md5OfBody: m.MD5OfBody as string,
-    ...(m.MD5OfMessageAttributes ? { md5OfMessageAttributes: m.MD5OfMessageAttributes } : {}),
-    eventSource: 'aws:sqs',
-    eventSourceARN: q.arn,
-    awsRegion: q.region,
-  };
+  return sqsRecord(
+    {
+      messageId: m.MessageId,
+      receiptHandle: m.ReceiptHandle,
+      body: m.Body as string,
+      attributes: m.Attributes as unknown as SQSRecord['attributes'],
+      messageAttributes,
+      md5OfMessageAttributes: m.MD5OfMessageAttributes,
+    },
+    q.arn,
+  );
 }
 
 /** Ids to keep per Lambda's rules, or undefined when the response makes the whole batch fail. */

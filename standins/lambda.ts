@@ -2,8 +2,8 @@
  * The Lambda side of a local run: the events and context Lambda hands the handlers, so tests,
  * the demo and the benchmark invoke them exactly as the service would.
  */
-import { randomUUID } from 'node:crypto';
-import type { Context, LambdaFunctionURLEvent, ScheduledEvent } from 'aws-lambda';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { Context, LambdaFunctionURLEvent, ScheduledEvent, SQSEvent, SQSRecord } from 'aws-lambda';
 
 /** What EventBridge sends on each tick of the schedule. */
 export function scheduledEvent(time = new Date()): ScheduledEvent {
@@ -75,4 +75,36 @@ export function urlEvent(method: string, body?: string | object, opts: UrlEventO
     body: text === undefined ? undefined : opts.base64 ? Buffer.from(text, 'utf8').toString('base64') : text,
     isBase64Encoded: Boolean(opts.base64),
   };
+}
+
+export interface SqsRecordFields {
+  body: string;
+  messageId?: string;
+  receiptHandle?: string;
+  /** ApproximateReceiveCount etc.; defaults describe a first receive now. */
+  attributes?: Partial<SQSRecord['attributes']>;
+  messageAttributes?: SQSRecord['messageAttributes'];
+  md5OfMessageAttributes?: string;
+}
+
+/** One record of the event Lambda's SQS event source mapping sends (the shape the contract names). */
+export function sqsRecord(f: SqsRecordFields, queueArn = 'arn:aws:sqs:us-east-1:111122223333:trail-files'): SQSRecord {
+  const now = String(Date.now());
+  return {
+    messageId: f.messageId ?? randomUUID(),
+    receiptHandle: f.receiptHandle ?? randomBytes(96).toString('base64'),
+    body: f.body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: now, SenderId: 'AIDAEXAMPLESENDER', ApproximateFirstReceiveTimestamp: now, ...f.attributes } as SQSRecord['attributes'],
+    messageAttributes: f.messageAttributes ?? {},
+    md5OfBody: createHash('md5').update(f.body, 'utf8').digest('hex'),
+    ...(f.md5OfMessageAttributes ? { md5OfMessageAttributes: f.md5OfMessageAttributes } : {}),
+    eventSource: 'aws:sqs',
+    eventSourceARN: queueArn,
+    awsRegion: queueArn.split(':')[3],
+  };
+}
+
+/** An SQS event for direct handler calls, without a queue (the event source mapping stand-in builds real ones). */
+export function sqsEvent(records: ReadonlyArray<SqsRecordFields | string>, queueArn?: string): SQSEvent {
+  return { Records: records.map((r) => sqsRecord(typeof r === 'string' ? { body: r } : r, queueArn)) };
 }

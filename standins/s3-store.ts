@@ -35,6 +35,8 @@ export interface BucketInfo {
 interface Bucket extends BucketInfo {
   objects: Map<string, StoredObject>;
   sequence: number;
+  /** Keys in S3 order, rebuilt after a key is added or removed (lists of 10^5 keys stay fast). */
+  sorted?: string[];
 }
 
 export interface PutOptions {
@@ -65,9 +67,27 @@ export class InvalidContinuationToken extends Error {}
 
 export const etagOf = (body: Uint8Array) => `"${createHash('md5').update(body).digest('hex')}"`;
 
-/** S3 orders keys by their UTF-8 bytes (JS string order differs for characters beyond the BMP). */
+/**
+ * S3 orders keys by their UTF-8 bytes. JS compares UTF-16 code units, which agrees except where a
+ * surrogate pair (beyond the BMP) meets a character from U+E000 up: only then compare bytes.
+ */
 function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  if (/[\ud800-\udfff\ue000-\uffff]/.test(a) && /[\ud800-\udfff\ue000-\uffff]/.test(b)) {
+    return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  }
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Index of the first key in `sorted` that is greater than `after`. */
+function firstAfter(sorted: readonly string[], after: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKeys(sorted[mid], after) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 export class S3Store {
@@ -91,7 +111,10 @@ export class S3Store {
   }
 
   clear(): void {
-    for (const b of this.buckets.values()) b.objects.clear();
+    for (const b of this.buckets.values()) {
+      b.objects.clear();
+      b.sorted = undefined;
+    }
   }
 
   put(bucketName: string, key: string, body: Buffer, opts: PutOptions = {}): StoredObject {
@@ -109,6 +132,7 @@ export class S3Store {
       checksum: opts.checksum,
       sequencer: (0x1000000000 + b.sequence).toString(16).toUpperCase().padStart(18, '0'),
     };
+    if (!b.objects.has(key)) b.sorted = undefined;
     b.objects.set(key, object);
     return object;
   }
@@ -118,7 +142,9 @@ export class S3Store {
   }
 
   delete(bucketName: string, key: string): boolean {
-    return this.require(bucketName).objects.delete(key);
+    const b = this.require(bucketName);
+    b.sorted = undefined;
+    return b.objects.delete(key);
   }
 
   /**
@@ -136,7 +162,7 @@ export class S3Store {
   }
 
   keys(bucketName: string, prefix = ''): string[] {
-    return [...this.require(bucketName).objects.keys()].filter((k) => k.startsWith(prefix)).sort(compareKeys);
+    return this.sortedKeys(this.require(bucketName)).filter((k) => k.startsWith(prefix));
   }
 
   list(bucketName: string, q: ListQuery): ListPage {
@@ -149,18 +175,22 @@ export class S3Store {
       after = compareKeys(c.after, after) > 0 ? c.after : after;
       if (c.prefix) skipPrefix = c.after;
     }
-    const sorted = [...b.objects.values()]
-      .filter((o) => o.key.startsWith(q.prefix) && compareKeys(o.key, after) > 0 && !(skipPrefix && o.key.startsWith(skipPrefix)))
-      .sort((x, y) => compareKeys(x.key, y.key));
+    const keys = this.sortedKeys(b);
+    // Keys with the prefix form one run in sorted order: start at the later of prefix and cursor.
+    const from = compareKeys(after, q.prefix) >= 0 ? firstAfter(keys, after) : firstAfter(keys, q.prefix) - (b.objects.has(q.prefix) ? 1 : 0);
 
     const contents: StoredObject[] = [];
     const commonPrefixes: string[] = [];
     let last: { after: string; prefix: boolean } | undefined;
-    for (const o of sorted) {
+    for (let i = from; i < keys.length; i++) {
+      const k = keys[i];
+      if (!k.startsWith(q.prefix)) break;
+      if (skipPrefix && k.startsWith(skipPrefix)) continue;
+      const o = b.objects.get(k) as StoredObject;
       let rolled: string | undefined;
       if (q.delimiter) {
-        const i = o.key.indexOf(q.delimiter, q.prefix.length);
-        if (i >= 0) rolled = o.key.slice(0, i + q.delimiter.length);
+        const at = o.key.indexOf(q.delimiter, q.prefix.length);
+        if (at >= 0) rolled = o.key.slice(0, at + q.delimiter.length);
       }
       if (rolled !== undefined && rolled === commonPrefixes[commonPrefixes.length - 1]) continue;
       if (contents.length + commonPrefixes.length >= q.maxKeys) {
@@ -180,6 +210,10 @@ export class S3Store {
       }
     }
     return { contents, commonPrefixes, isTruncated: false };
+  }
+
+  private sortedKeys(b: Bucket): string[] {
+    return (b.sorted ??= [...b.objects.keys()].sort(compareKeys));
   }
 
   /** Opaque like S3's, bound to the bucket and tamper-evident. */

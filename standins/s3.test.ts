@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   DeleteObjectCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -132,6 +133,12 @@ describe('S3 stand-in', () => {
     for await (const page of paginateListObjectsV2({ client: c, pageSize: 2 }, { Bucket: BUCKET })) all.push(...(page.Contents ?? []).map((o) => o.Key as string));
     expect(all).toEqual(['AWSLogs/1/CloudTrail-Digest/x', 'AWSLogs/1/CloudTrail/a', 'AWSLogs/1/CloudTrail/b', 'AWSLogs/2/CloudTrail/c', 'AWSLogs/3/x', 'other']);
 
+    // A key equal to the prefix is listed; start-after before the prefix does not widen it.
+    s3.putObject(BUCKET, 'AWSLogs/2/', 'dir marker');
+    expect((await list({ Prefix: 'AWSLogs/2/', StartAfter: 'AWSLogs/1/zzz' })).Contents?.map((o) => o.Key)).toEqual(['AWSLogs/2/', 'AWSLogs/2/CloudTrail/c']);
+    expect((await list({ Prefix: 'AWSLogs/2/', StartAfter: 'AWSLogs/2/' })).Contents?.map((o) => o.Key)).toEqual(['AWSLogs/2/CloudTrail/c']);
+    expect((await list({ Prefix: 'AWSLogs/9/' })).KeyCount).toBe(0);
+
     await expect(list({ ContinuationToken: 'forged' })).rejects.toMatchObject({ name: 'InvalidArgument', $metadata: { httpStatusCode: 400 } });
   });
 
@@ -162,6 +169,8 @@ describe('S3 stand-in', () => {
     await expect(text(client({ ...user, secretAccessKey: 'wrong' }), 'k')).rejects.toMatchObject({ name: 'SignatureDoesNotMatch', $metadata: { httpStatusCode: 403 } });
     await expect(text(client({ accessKeyId: 'AKIAUNKNOWN', secretAccessKey: 'x' }), 'k')).rejects.toMatchObject({ name: 'InvalidAccessKeyId' });
     await expect(text(client(user, 'us-east-1'), 'k')).rejects.toMatchObject({ name: 'AuthorizationHeaderMalformed', Region: 'eu-west-1' });
+    // What a reader asks first to learn the bucket's region: answered from any region.
+    expect((await client(user, 'us-east-1').send(new GetBucketLocationCommand({ Bucket: BUCKET }))).LocationConstraint).toBe('eu-west-1');
     expect(s3.stats().errors).toMatchObject({ NoSuchKey: 1, NoSuchBucket: 1, AccessDenied: 2, SignatureDoesNotMatch: 1, InvalidAccessKeyId: 1 });
   });
 

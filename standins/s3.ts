@@ -6,9 +6,10 @@
  * kms:Decrypt, and injectable faults (5xx, a reset mid-body, slow bodies).
  *
  * Operations: PutObject, GetObject (Range, If-Match/If-None-Match), HeadObject, DeleteObject,
- * ListObjectsV2, HeadBucket. Objects live in memory (see s3-store.ts).
+ * ListObjectsV2, HeadBucket, GetBucketLocation. Objects live in memory (see s3-store.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { FaultQueue } from './fault-queue';
 import { closeServer, header, listenLoopback, readBody, sleep } from './http';
 import { decodePutPayload } from './s3-payload';
 import { InvalidContinuationToken, S3Store, type BucketInfo, type PutOptions, type StoredObject } from './s3-store';
@@ -19,7 +20,7 @@ import type { CredentialRegistry, Principal } from './sigv4';
 export { S3Error } from './s3-xml';
 export type { BucketInfo, PutOptions, StoredObject } from './s3-store';
 
-export type S3Operation = 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject' | 'ListObjectsV2' | 'HeadBucket';
+export type S3Operation = 'PutObject' | 'GetObject' | 'HeadObject' | 'DeleteObject' | 'ListObjectsV2' | 'HeadBucket' | 'GetBucketLocation';
 
 export type S3Fault =
   /** 500 InternalError, or 503 SlowDown. */
@@ -107,7 +108,6 @@ export interface S3StandIn {
   close(): Promise<void>;
 }
 
-type QueuedFault = S3Fault & S3FaultTarget & { remaining: number };
 const LOG_LIMIT = 10_000;
 
 export async function startS3(opts: S3Options): Promise<S3StandIn> {
@@ -115,7 +115,7 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
   const defaultAccountId = opts.defaultAccountId ?? '111122223333';
   const store = new S3Store();
   const listeners = new Set<(e: ObjectCreated) => void>();
-  const faults: QueuedFault[] = [];
+  const faults = new FaultQueue<S3Fault & S3FaultTarget>();
   let stats: S3Stats = { requests: 0, operations: {}, errors: {}, faultsApplied: 0, bytesServed: 0 };
   let log: S3RequestRecord[] = [];
   const resetStats = () => {
@@ -131,17 +131,14 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
   }
 
   function takeFault(operation: S3Operation, bucket?: string, key?: string): S3Fault | undefined {
-    const i = faults.findIndex(
+    const f = faults.take(
       (f) =>
         (!f.operation || f.operation === operation) &&
         (!f.bucket || f.bucket === bucket) &&
         (f.key === undefined || f.key === key) &&
         (f.keyPrefix === undefined || (key ?? '').startsWith(f.keyPrefix)),
     );
-    if (i < 0) return undefined;
-    const f = faults[i];
-    if (--f.remaining <= 0) faults.splice(i, 1);
-    stats.faultsApplied++;
+    if (f) stats.faultsApplied++;
     return f;
   }
 
@@ -224,7 +221,9 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
     Object.assign(record, { operation, bucket: bucketName || undefined, key, range: header(req, 'range') });
     if (operation === 'Unknown') throw new S3Error('NotImplemented', `The stand-in does not implement ${method} ${url.pathname}${url.search}`, 501);
 
-    const principal: Principal = await authorize(opts.registry, req, raw, store.bucket(bucketName)?.region);
+    // GetBucketLocation answers whatever region the request was signed for, as S3 does.
+    const expectedRegion = operation === 'GetBucketLocation' ? undefined : store.bucket(bucketName)?.region;
+    const principal: Principal = await authorize(opts.registry, req, raw, expectedRegion);
     record.accessKeyId = principal.accessKeyId;
     stats.operations[operation] = (stats.operations[operation] ?? 0) + 1;
 
@@ -265,6 +264,11 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
         must('s3:ListBucket', `arn:aws:s3:::${bucketName}`);
         res.writeHead(200, { 'x-amz-bucket-region': bucket.region, ...ids() });
         res.end();
+        return 200;
+      case 'GetBucketLocation':
+        must('s3:GetBucketLocation', `arn:aws:s3:::${bucketName}`);
+        // us-east-1 is the empty constraint.
+        sendXml(res, 200, `<LocationConstraint xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${bucket.region === 'us-east-1' ? '' : bucket.region}</LocationConstraint>`);
         return 200;
       case 'ListObjectsV2': {
         must('s3:ListBucket', `arn:aws:s3:::${bucketName}`);
@@ -358,18 +362,15 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    injectFault({ times = 1, ...fault }) {
-      if (times < 1) throw new Error('times must be at least 1');
-      faults.push({ ...fault, remaining: times } as QueuedFault);
-    },
-    pendingFaults: () => faults.reduce((n, f) => n + f.remaining, 0),
-    clearFaults: () => void faults.splice(0),
+    injectFault: (fault) => faults.inject(fault),
+    pendingFaults: () => faults.pending(),
+    clearFaults: () => faults.clear(),
     stats: () => structuredClone(stats),
     requestLog: () => [...log],
     resetStats,
     reset() {
       store.clear();
-      faults.splice(0);
+      faults.clear();
       resetStats();
     },
     close: () => closeServer(server),
@@ -379,6 +380,7 @@ export async function startS3(opts: S3Options): Promise<S3StandIn> {
 function operationOf(method: string, key: string | undefined, q: URLSearchParams): S3Operation | 'Unknown' {
   if (key === undefined || key === '') {
     if (method === 'GET' && q.get('list-type') === '2') return 'ListObjectsV2';
+    if (method === 'GET' && q.has('location')) return 'GetBucketLocation';
     if (method === 'HEAD') return 'HeadBucket';
     return 'Unknown';
   }

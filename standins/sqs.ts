@@ -8,6 +8,7 @@
  */
 import { AwsError, createJsonService, type JsonCall, type JsonOperation } from './aws-json';
 import { StandInClock } from './clock';
+import { FaultQueue } from './fault-queue';
 import { closeServer, listenLoopback, sleep } from './http';
 import type { CredentialRegistry } from './sigv4';
 import { SqsError, SqsQueue, type MessageAttributeValue, type MessageState, type QueueInfo, type QueueSettings, type StoredMessage } from './sqs-queue';
@@ -95,13 +96,12 @@ export interface SqsOptions {
   defaultAccountId?: string;
 }
 
-type QueuedFault = SqsFault & SqsFaultTarget & { remaining: number };
 const emptyStats = (): SqsStats => ({ requests: 0, operations: {}, sent: 0, received: 0, deleted: 0, movedToDeadLetter: 0, emptyReceives: 0, faultsApplied: 0 });
 
 export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
   const clock = opts.clock ?? new StandInClock();
   const queues = new Map<string, SqsQueue>(); // by ARN
-  const faults: QueuedFault[] = [];
+  const faults = new FaultQueue<SqsFault & SqsFaultTarget>();
   let stats = emptyStats();
   let baseUrl = '';
   const lastPurge = new Map<string, number>();
@@ -131,13 +131,8 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
 
   /** `duplicate` faults wait for a receive that returns messages; the rest apply to the next matching request. */
   function takeFault(operation: SqsOperation, queue: string | undefined, duplicate = false): SqsFault | undefined {
-    const i = faults.findIndex(
-      (f) => (f.kind === 'duplicate') === duplicate && (!f.operation || f.operation === operation) && (!f.queue || f.queue === queue),
-    );
-    if (i < 0) return undefined;
-    const f = faults[i];
-    if (--f.remaining <= 0) faults.splice(i, 1);
-    stats.faultsApplied++;
+    const f = faults.take((f) => (f.kind === 'duplicate') === duplicate && (!f.operation || f.operation === operation) && (!f.queue || f.queue === queue));
+    if (f) stats.faultsApplied++;
     return f;
   }
 
@@ -203,7 +198,7 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     for (;;) {
       // A receiver that hung up (or whose key was deleted meanwhile) gets nothing: no message may vanish into a dead socket.
       if (gone.signal.aborted || call.req.socket.destroyed || !opts.registry.get(call.principal.accessKeyId)) return {};
-      const duplicate = q.counts().visible > 0 && takeFault('ReceiveMessage', q.info.name, true) !== undefined;
+      const duplicate = faults.pending() > 0 && q.counts().visible > 0 && takeFault('ReceiveMessage', q.info.name, true) !== undefined;
       const got = q.receive(max, visibility, moveToDlq(q), duplicate);
       if (got.length > 0 || clock.now() >= deadline) {
         stats.received += got.length;
@@ -340,18 +335,15 @@ export async function startSqs(opts: SqsOptions): Promise<SqsStandIn> {
     endLongPolls(accessKeyId) {
       for (const p of longPolls) if (accessKeyId === undefined || p.accessKeyId === accessKeyId) p.end();
     },
-    injectFault({ times = 1, ...fault }) {
-      if (times < 1) throw new Error('times must be at least 1');
-      faults.push({ ...fault, remaining: times } as QueuedFault);
-    },
-    pendingFaults: () => faults.reduce((n, f) => n + f.remaining, 0),
-    clearFaults: () => void faults.splice(0),
+    injectFault: (fault) => faults.inject(fault),
+    pendingFaults: () => faults.pending(),
+    clearFaults: () => faults.clear(),
     stats: () => structuredClone(stats),
     resetStats,
     reset() {
       for (const q of queues.values()) q.purge();
       lastPurge.clear();
-      faults.splice(0);
+      faults.clear();
       resetStats();
     },
     close: () => closeServer(server),

@@ -140,14 +140,8 @@ export function putDigest(s3: S3StandIn, d: Digest, opts: { signature?: string }
   });
 }
 
-export interface DigestChainOptions {
+export interface DigestChainOptions extends Omit<DigestKeyParts, 'end' | 'backfill'> {
   bucket: string;
-  prefix?: string;
-  orgId?: string;
-  accountId: string;
-  region: string;
-  trailName: string;
-  homeRegion?: string;
   /** The log files (only this account-region's are used); each goes to the hour (start, end] its key's delivery stamp falls in. */
   files: readonly TrailFile[];
   /** First digest period starts here; one digest per hour for `hours` (a digest is written even for an empty hour). */

@@ -47,17 +47,18 @@ describe('connector options', () => {
     );
     expect(c.regions).toEqual(['us-east-1', 'eu-west-1', 'ap-southeast-2']);
     expect(c.aws).toMatchObject({ roleArn: 'arn:aws:iam::444455556666:role/dnif-cloudtrail-reader', externalId: 'dnif-7f3a' });
-    expect(c.syslog).toEqual(syslog);
+    expect(c.syslog).toEqual({ ...syslog, maxMessageBytes: 8192 });
     expect(c.http).toBeUndefined();
     expect(c.filters.exclude).toEqual([{ eventName: 'Describe*', readOnly: true }]);
     expect(secretValuesOf(c)).toContain(PEM_KEY);
     expect(createSink(c)).toBeInstanceOf(SyslogSink);
   });
 
-  it('defaults syslog to TLS, and plain TCP takes no TLS material', () => {
+  it('defaults syslog to TLS, and plain TCP (to a loopback IP, in tests) takes no TLS material', () => {
     expect(parseConnector(base({ syslog: { host: 'h', port: 514 } })).syslog?.tls).toBe(true);
-    expect(parseConnector(base({ syslog: { host: 'h', port: 514, tls: false } })).syslog).toEqual({ host: 'h', port: 514, tls: false });
-    expect(problems(base({ syslog: { host: 'h', port: 514, tls: false, ca: PEM_CERT } }))).toEqual([{ field: 'dnif.syslog.ca', problem: 'applies only with dnif.syslog.tls true' }]);
+    expect(parseConnector(base({ syslog: { host: '127.0.0.1', port: 514, tls: false } })).syslog).toEqual({ host: '127.0.0.1', port: 514, tls: false, maxMessageBytes: 8192 });
+    expect(problems(base({ syslog: { host: '127.0.0.1', port: 514, tls: false, ca: PEM_CERT } }))).toEqual([{ field: 'dnif.syslog.ca', problem: 'applies only with dnif.syslog.tls true' }]);
+    expect(problems(base({ syslog: { host: 'h', port: 514, tls: false } })).map((p) => p.field)).toEqual(['dnif.syslog.tls']);
   });
 
   it('rejects dnif.url and dnif.syslog together, naming the field', () => {

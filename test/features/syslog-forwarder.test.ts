@@ -6,7 +6,7 @@
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { startStandIns, type CloudTrailRecord, type StandIns } from '../../standins';
 import { startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
-import { invokeForwarder, newConnector, recentEvents, sorted, storedCursor, syslogConnector } from './helpers';
+import { captureStdout, invokeForwarder, newConnector, recentEvents, sorted, storedCursor, syslogConnector } from './helpers';
 
 jest.setTimeout(120_000);
 
@@ -137,7 +137,9 @@ describe('dnif.syslog', () => {
     // checkpoint moved past all of them while the listener threw the bytes away.
     const { name, events } = await connectorWithEvents([30, 20, 10], { tls: false, ca: undefined, cert: undefined, key: undefined });
 
-    const err = (await invokeForwarder(30_000).catch((e: unknown) => e)) as ForwarderRunError;
+    const { error, output } = await captureStdout(() => invokeForwarder(30_000));
+    const err = error as ForwarderRunError;
+    expect(output).toContain('did not confirm the batch');
 
     expect(err).toBeInstanceOf(ForwarderRunError);
     expect(err.summary.forwarded).toBe(0);
