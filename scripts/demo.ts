@@ -65,6 +65,12 @@ async function main(): Promise<number> {
 
     // 3. The schedule: run the forwarder until every late event is past its lateness window.
     console.log(bold('Scheduled runs'));
+    console.log(
+      `  Time is compressed: a run every ${RUN_EVERY_MS / 1000} s (deployed: every 5 min) and events may arrive up to ` +
+        `${LATENESS_SECONDS} s late (deployed: LATENESS_SECONDS=900).`,
+    );
+    console.log('  dup skipped = events this run read again but had already delivered (kept out of DNIF);');
+    console.log('  lag s = age of the oldest event not yet delivered, in seconds (LagSeconds on the dashboard).');
     console.log(`  ${pad('run', 5)}${pad('forwarded', 11)}${pad('dup skipped', 13)}${pad('pages', 7)}${pad('checkpoint', 12)}${pad('lag s', 7)}DNIF has`);
     const lastDue = Math.max(...late.map((r) => Date.parse(r.eventTime))) + LATENESS_SECONDS * 1000;
     const summaries: ForwarderSummary[] = [];
