@@ -177,18 +177,19 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  /** An alarm on the topic with its runbook pointer (the trail-file source adds its own through it). */
+  /** An alarm on the topic with its runbook pointer (the trail-file source and the audit add theirs through it). */
   alarm(
     id: string,
     what: string,
-    metric: cloudwatch.Metric,
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
     options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number },
     runbook = id,
+    runbookFile = 'docs/deploy.md',
   ): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     const alarm = metric.createAlarm(this, id, {
       alarmName: `${this.alarmPrefix}-${id}`,
-      alarmDescription: `${what} Runbook: docs/deploy.md, "${runbook}".`,
+      alarmDescription: `${what} Runbook: ${runbookFile}, "${runbook}".`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...options,

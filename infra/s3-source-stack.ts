@@ -12,6 +12,7 @@ import { ConnectorSecret } from './connector-secret';
 import { S3Source } from './s3-source';
 import { resolveS3Settings, type S3SourceOptions } from './s3-settings';
 import { resolveSettings } from './settings';
+import { TrailAudit, resolveTrailAudit } from './trail-audit';
 
 export interface TrailFilesStackProps extends StackProps, Omit<CloudTrailToDnifProps, 'source'>, S3SourceOptions {}
 
@@ -32,6 +33,8 @@ export class TrailFilesStack extends Stack {
     });
     const table = createCheckpointTable(this);
     this.source = new S3Source(this, 'TrailFiles', { settings, s3: trail as NonNullable<typeof trail>, connector, table, roleArn: c.roleArn });
+    // The hourly audit that proves from CloudTrail's digests that every file was delivered (infra/trail-audit.ts).
+    new TrailAudit(this, 'TrailAudit', { ...settings, settings: resolveTrailAudit(props, trail)!, connector, table, monitoring: this.source.monitoring, testConnection: this.source.testConnection, roleArn: c.roleArn });
     new CfnOutput(this, 'ConnectorSecretArn', { value: connector.secret.secretArn, description: 'Put the connector JSON here (put-secret-value)' });
     new CfnOutput(this, 'CheckpointTableName', { value: table.tableName, description: 'DynamoDB object ledger' });
   }
@@ -40,5 +43,5 @@ export class TrailFilesStack extends Stack {
 /** Options only this stack reads (s3-settings.ts); the rest go to resolveSettings. */
 export const S3_KEYS = new Set([
   'source', 'trailBucket', 'trailPrefix', 'trailKmsKeyArn', 'notifications', 'trailTopicArn', 'maxConcurrency', 's3BatchSize',
-  's3FunctionTimeoutSeconds', 'outageToleranceHours', 'queueAgeAlarmSeconds',
+  's3FunctionTimeoutSeconds', 'outageToleranceHours', 'queueAgeAlarmSeconds', 'auditLookbackHours',
 ]);

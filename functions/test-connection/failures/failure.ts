@@ -34,6 +34,8 @@ export const CODES = [
   'KmsAccessDenied',
   'CorruptTrailFile',
   'QueueNotFound',
+  // The trail audit's digest files (SOURCE=s3)
+  'DigestInvalid',
   // DNIF
   'DnifUnreachable',
   'DnifTimeout',
@@ -86,6 +88,7 @@ const BLAME: Record<Code, Blame> = {
   KmsAccessDenied: 'remote',
   CorruptTrailFile: 'remote',
   QueueNotFound: 'remote',
+  DigestInvalid: 'remote',
   DnifUnreachable: 'remote',
   DnifTimeout: 'remote',
   DnifTlsError: 'remote',
