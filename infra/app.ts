@@ -6,6 +6,7 @@
 import { App } from 'aws-cdk-lib';
 import { ForwarderStack } from './forwarder-stack';
 import { addNagChecks } from './nag';
+import { s3OptionsFromContext } from './s3-settings';
 import { optionsFromContext } from './settings';
 
 const app = new App();
@@ -13,6 +14,7 @@ const stackName = (app.node.tryGetContext('stackName') as string | undefined) ??
 
 new ForwarderStack(app, stackName, {
   ...optionsFromContext((key) => app.node.tryGetContext(key)),
+  ...s3OptionsFromContext((key) => app.node.tryGetContext(key)),
   description: 'CloudTrail to DNIF forwarder: schedule, forwarder and test-connection Lambdas, checkpoints, alarms',
 });
 addNagChecks(app);

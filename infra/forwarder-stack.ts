@@ -16,10 +16,13 @@ import { Monitoring } from './monitoring';
 import { FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE } from './names';
 import { acknowledge } from './nag';
 import { assumeRoleStatement, checkpointStatement, lookupEventsStatement } from './permissions';
+import { S3Source } from './s3-source';
+import { resolveS3Settings, S3SourceOptions } from './s3-settings';
 import { ServiceFunction } from './service-function';
 import { ForwarderOptions, Settings, resolveSettings } from './settings';
+import { TrailAudit, resolveTrailAudit } from './trail-audit';
 
-export interface ForwarderStackProps extends StackProps, ForwarderOptions {}
+export interface ForwarderStackProps extends StackProps, ForwarderOptions, S3SourceOptions {}
 
 /** Lambda's hard limit, and the room a run leaves before the next schedule starts. */
 const MAX_TIMEOUT_SECONDS = 900;
@@ -48,6 +51,15 @@ export class ForwarderStack extends Stack {
       // Losing the checkpoints means a re-backfill and duplicates in DNIF.
       removalPolicy: RemovalPolicy.RETAIN,
     });
+
+    // -c source=s3: trail files through SQS instead of the Event history schedule (infra/s3-source.ts).
+    const trail = resolveS3Settings(props);
+    resolveTrailAudit(props, trail); // checks its options on either path
+    if (trail) {
+      const source = new S3Source(this, 'TrailFiles', { settings: s, s3: trail, connector, table });
+      new TrailAudit(this, 'TrailAudit', { ...s, settings: resolveTrailAudit(props, trail)!, connector, table, monitoring: source.monitoring });
+      return;
+    }
 
     const dlq = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

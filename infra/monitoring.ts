@@ -11,7 +11,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FORWARDER_SERVICE, ForwarderMetricName, METRICS_NAMESPACE } from './names';
+import { FORWARDER_SERVICE, ForwarderMetricName, METRICS_NAMESPACE, TrailFileMetricName } from './names';
 import { acknowledge } from './nag';
 
 export interface MonitoringProps {
@@ -26,7 +26,7 @@ export interface MonitoringProps {
 }
 
 /** One of the forwarder's own metrics, as Powertools publishes it. */
-export function forwarderMetric(name: ForwarderMetricName, statistic: string, period: Duration): cloudwatch.Metric {
+export function forwarderMetric(name: ForwarderMetricName | TrailFileMetricName, statistic: string, period: Duration): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
@@ -144,16 +144,18 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  private alarm(
+  /** An alarm on the topic, with its runbook named in the description (the trail-file source and the audit add theirs here). */
+  alarm(
     id: string,
     what: string,
-    metric: cloudwatch.Metric,
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
     options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number },
+    runbook = 'docs/deploy.md',
   ): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     const alarm = metric.createAlarm(this, id, {
       alarmName: `${this.alarmPrefix}-${id}`,
-      alarmDescription: `${what} Runbook: docs/deploy.md, "${id}".`,
+      alarmDescription: `${what} Runbook: ${runbook}, "${id}".`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...options,

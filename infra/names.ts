@@ -5,6 +5,7 @@
 export const METRICS_NAMESPACE = 'CloudTrailToDnif';
 export const FORWARDER_SERVICE = 'cloudtrail-dnif-forwarder';
 export const TEST_CONNECTION_SERVICE = 'cloudtrail-dnif-test-connection';
+export const TRAIL_AUDIT_SERVICE = 'cloudtrail-dnif-trail-audit';
 
 /** Metrics the forwarder emits, with the unit it emits them in. */
 export const FORWARDER_METRICS = {
@@ -22,3 +23,17 @@ export const FORWARDER_METRICS = {
 } as const;
 
 export type ForwarderMetricName = keyof typeof FORWARDER_METRICS;
+
+/** Metrics only the trail-file source emits (besides the ones above). */
+export const TRAIL_FILE_METRICS = {
+  /** Files delivered, digests and other keys skipped, files that could not be read. */
+  ObjectsForwarded: 'Count',
+  ObjectsSkipped: 'Count',
+  ObjectReadErrors: 'Count',
+  /** Work handed on to a later message (deadline, lease held, DNIF outage). */
+  Continuations: 'Count',
+  /** Files handed back because DNIF did not take them. */
+  DeliveryDeferred: 'Count',
+} as const;
+
+export type TrailFileMetricName = keyof typeof TRAIL_FILE_METRICS;

@@ -3,10 +3,11 @@
  * options come from `cdk -c name=value` through `optionsFromContext` (infra/app.ts).
  */
 import { DEFAULTS } from '../functions/core/config';
+import type { TrailAuditOptions } from './trail-audit';
 
 export type FunctionUrlAuth = 'AWS_IAM' | 'NONE';
 
-export interface ForwarderOptions {
+export interface ForwarderOptions extends TrailAuditOptions {
   /** Minutes between forwarder runs (1-60). @default 5 */
   readonly scheduleMinutes?: number;
   /** Regions the function's own role may call LookupEvents in (aws:RequestedRegion). @default any region */
@@ -176,5 +177,6 @@ export function optionsFromContext(get: (key: string) => unknown): ForwarderOpti
     backfillSeconds: num('backfillSeconds'),
     batchMaxEvents: num('batchMaxEvents'),
     batchMaxBytes: num('batchMaxBytes'),
+    auditLookbackHours: num('auditLookbackHours'),
   };
 }

@@ -36,7 +36,7 @@ function required(env: Env, name: string): string {
   return v;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+export function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
@@ -83,5 +83,32 @@ export function loadForwarderConfig(env: Env = process.env): ForwarderConfig {
     secretMaxAgeSeconds: integer(env, 'SECRET_MAX_AGE_SECONDS', DEFAULTS.secretMaxAgeSeconds, 0, 86400),
     deadlineReserveMs: integer(env, 'DEADLINE_RESERVE_MS', DEFAULTS.deadlineReserveMs, 0, 600_000),
     lookupRatePerSecond: decimal(env, 'LOOKUP_RATE_PER_SECOND', DEFAULTS.lookupRatePerSecond, 0.1, 2),
+  };
+}
+
+/** The S3 trail-file forwarder (SPEC.md, "Second source"). */
+export interface S3ForwarderConfig {
+  secretId: string;
+  checkpointTable: string;
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+  secretMaxAgeSeconds: number;
+  deadlineReserveMs: number;
+  /** How long a DNIF outage may last before its messages are left to reach the dead-letter queue. */
+  outageToleranceHours: number;
+  /** The first delay (s) of work handed back during a DNIF outage; it doubles up to 900 s. */
+  outageBackoffSeconds: number;
+}
+
+export function loadS3ForwarderConfig(env: Env = process.env): S3ForwarderConfig {
+  return {
+    secretId: loadSecretId(env),
+    checkpointTable: required(env, 'CHECKPOINT_TABLE'),
+    batchMaxEvents: integer(env, 'BATCH_MAX_EVENTS', DEFAULTS.batchMaxEvents, 1, 100_000),
+    batchMaxBytes: integer(env, 'BATCH_MAX_BYTES', DEFAULTS.batchMaxBytes, 1024, 100_000_000),
+    secretMaxAgeSeconds: integer(env, 'SECRET_MAX_AGE_SECONDS', DEFAULTS.secretMaxAgeSeconds, 0, 86400),
+    deadlineReserveMs: integer(env, 'DEADLINE_RESERVE_MS', DEFAULTS.deadlineReserveMs, 0, 600_000),
+    outageToleranceHours: decimal(env, 'DNIF_OUTAGE_TOLERANCE_HOURS', 24, 0, 24 * 14),
+    outageBackoffSeconds: integer(env, 'DNIF_OUTAGE_BACKOFF_SECONDS', 5, 0, 900),
   };
 }

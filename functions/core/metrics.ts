@@ -13,6 +13,15 @@ export const MetricName = {
   EventsUnparsed: 'EventsUnparsed',
 } as const;
 
+/** What only the trail-file source emits besides the above (infra/names.ts TRAIL_FILE_METRICS). */
+export const TrailFileMetricName = {
+  ObjectsForwarded: 'ObjectsForwarded',
+  ObjectsSkipped: 'ObjectsSkipped',
+  ObjectReadErrors: 'ObjectReadErrors',
+  Continuations: 'Continuations',
+  DeliveryDeferred: 'DeliveryDeferred',
+} as const;
+
 export const METRICS_NAMESPACE = 'CloudTrailToDnif';
 
 /** EMF metrics (Powertools): one flush per invocation, dimension `service` only so alarms match. */

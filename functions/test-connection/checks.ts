@@ -24,7 +24,9 @@ import {
 } from './error-codes';
 import { sleep, withTimeout } from './timeout';
 
-export type CheckName = 'request' | 'secret' | 'connector' | 'awsCredentials' | 'regions' | 'cloudtrail' | 'dnif';
+export type CheckName = 'request' | 'secret' | 'connector' | 'awsCredentials' | 'regions' | 'cloudtrail' | 'dnif' | TrailCheckName;
+/** The trail-file source's checks (s3-checks.ts). */
+export type TrailCheckName = 'trailBucket' | 'trailFile' | 'trailKms' | 'trailQueue';
 
 export interface CheckResult {
   name: CheckName;
@@ -80,7 +82,7 @@ export function passedCheck(name: CheckName, message: string, details: Partial<C
 }
 
 /** Time one check: run it within `timeoutMs`; a timeout or a throw becomes a failed check. */
-async function timed(
+export async function timed(
   timeoutMs: number,
   run: (signal: AbortSignal) => Promise<Omit<CheckResult, 'durationMs'>>,
   onError: (err: unknown) => CheckResult,

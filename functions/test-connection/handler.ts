@@ -22,6 +22,7 @@ import {
 } from './checks';
 import { classifyConnectorError, unknownFailure } from './error-codes';
 import { parseRequest } from './request';
+import { trailChecks, trailSettingsFrom } from './s3-checks';
 import { buildResponse } from './response';
 import { Scrubber } from '../core/scrub';
 import { withTimeout } from './timeout';
@@ -143,10 +144,12 @@ async function runChecks(connector: Connector, timeoutMs: number): Promise<Check
     : connector.syslog
       ? dnifSyslogCheck(connector.syslog, timeoutMs, connector.name)
       : undefined;
-  const [credentials, cloudTrail, dnifResult] = await Promise.all([
+  // SOURCE=s3: the trail's bucket, newest file and queue instead of LookupEvents (s3-checks.ts).
+  const trail = trailSettingsFrom();
+  const [credentials, source, dnifResult] = await Promise.all([
     awsCredentialsCheck(connector, timeoutMs),
-    Promise.all(connector.regions.map((region) => cloudTrailCheck(connector, region, timeoutMs))),
+    trail ? trailChecks(connector, trail, timeoutMs) : Promise.all(connector.regions.map((region) => cloudTrailCheck(connector, region, timeoutMs))),
     dnif,
   ]);
-  return [credentials, regionsCheck(connector, cloudTrail), ...cloudTrail, ...(dnifResult ? [dnifResult] : [])];
+  return [credentials, ...(trail ? source : [regionsCheck(connector, source), ...source]), ...(dnifResult ? [dnifResult] : [])];
 }
