@@ -48,6 +48,10 @@ describe('acceptance: LookupEvents delivery promise', () => {
     const now = Date.now();
     const east = newRecords(130, now - 50 * MIN, now - 7 * MIN, PRIMARY, s.accountId);
     const west = newRecords(70, now - 45 * MIN, now - 8 * MIN, SECOND, s.accountId);
+    // A very large record (~300 KB, near CloudTrail's own limit) and records lacking recipientAccountId.
+    (east[10] as unknown as Record<string, unknown>).requestParameters = { document: '\u00e9\u{1F680}'.repeat(100_000) };
+    delete (east[11] as { recipientAccountId?: string }).recipientAccountId;
+    delete (west[5] as { recipientAccountId?: string }).recipientAccountId;
     s.cloudtrail.addEvents(PRIMARY, east, { accountId: s.accountId });
     s.cloudtrail.addEvents(SECOND, west, { accountId: s.accountId });
     s.cloudtrail.injectFault({ kind: 'throttle', code: 'ThrottlingException', times: 2, region: PRIMARY });
@@ -81,11 +85,14 @@ describe('acceptance: LookupEvents delivery promise', () => {
     }
     const stats = s.cloudtrail.stats();
     for (const w of Object.values(stats.accountRegions)) expect(w.maxInAnyWindow).toBeLessThanOrEqual(2);
+    s.cloudtrail.resetStats();
 
     // A later run (warm) and a cold one send nothing again.
     expect((await run(h)).forwarded).toBe(0);
     expect((await run(coldHandler('forwarder'))).forwarded).toBe(0);
     expect(s.dnif.duplicates).toBe(0);
+    const later = s.cloudtrail.stats();
+    for (const w of Object.values(later.accountRegions)) expect(w.maxInAnyWindow).toBeLessThanOrEqual(2);
   });
 
   it('a DNIF outage (5xx for the whole run) loses nothing: the checkpoint stays, the next run delivers all once', async () => {
