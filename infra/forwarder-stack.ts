@@ -57,7 +57,7 @@ export class ForwarderStack extends Stack {
     resolveTrailAudit(props, trail); // checks its options on either path
     if (trail) {
       const source = new S3Source(this, 'TrailFiles', { settings: s, s3: trail, connector, table });
-      new TrailAudit(this, 'TrailAudit', { ...s, settings: resolveTrailAudit(props, trail)!, connector, table, monitoring: source.monitoring });
+      new TrailAudit(this, 'TrailAudit', { ...s, settings: resolveTrailAudit(props, trail)!, connector, table, monitoring: source.monitoring, testConnection: source.testConnection });
       return;
     }
 

@@ -51,6 +51,8 @@ export interface TrailAuditProps {
   readonly connector: ConnectorSecret;
   readonly table: dynamodb.ITable;
   readonly monitoring: Monitoring;
+  /** The source's test-connection function: its trailDigests check verifies a digest too. */
+  readonly testConnection?: ServiceFunction;
   readonly roleArn?: string;
   readonly logRetentionDays: number;
   readonly batchMaxEvents: number;
@@ -58,6 +60,11 @@ export interface TrailAuditProps {
 }
 
 const HOUR = Duration.hours(1);
+
+const LIST_PUBLIC_KEYS_STAR =
+  'cloudtrail:ListPublicKeys supports no resource-level permissions, so "*" is its only valid resource; it returns only ' +
+  "CloudTrail's public signing keys.";
+const publicKeysStatement = () => new iam.PolicyStatement({ sid: 'DigestPublicKeys', actions: ['cloudtrail:ListPublicKeys'], resources: ['*'] });
 
 function auditMetric(name: string, statistic: string): cloudwatch.Metric {
   return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: TRAIL_AUDIT_SERVICE }, statistic, period: HOUR });
@@ -91,6 +98,10 @@ export class TrailAudit extends Construct {
       },
     });
     this.grant(props);
+    if (props.testConnection) {
+      const keys = props.testConnection.addPolicy('DigestPublicKeys', [publicKeysStatement()]);
+      acknowledge(keys, 'AwsSolutions-IAM5[Resource::*]', LIST_PUBLIC_KEYS_STAR);
+    }
     this.fn.fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: HOUR });
     const nothingToRedeliver =
       'A failed audit run leaves nothing to redeliver: the next hourly run audits the same lookback window again, ' +
@@ -137,7 +148,7 @@ export class TrailAudit extends Construct {
         actions: ['cloudtrail:GetTrailStatus'],
         resources: [`arn:${Aws.PARTITION}:cloudtrail:*:*:trail/*`],
       }),
-      new iam.PolicyStatement({ sid: 'DigestPublicKeys', actions: ['cloudtrail:ListPublicKeys'], resources: ['*'] }),
+      publicKeysStatement(),
     ];
     if (kmsKeyArn) {
       statements.push(
@@ -150,12 +161,7 @@ export class TrailAudit extends Construct {
       );
     }
     const policy = this.fn.addPolicy('TrailRead', statements);
-    acknowledge(
-      policy,
-      'AwsSolutions-IAM5[Resource::*]',
-      'cloudtrail:ListPublicKeys supports no resource-level permissions, so "*" is its only valid resource; it returns ' +
-        'only CloudTrail\'s public signing keys.',
-    );
+    acknowledge(policy, 'AwsSolutions-IAM5[Resource::*]', LIST_PUBLIC_KEYS_STAR);
     acknowledge(
       policy,
       `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${objects}*/CloudTrail-Digest/*]`,

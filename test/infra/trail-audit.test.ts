@@ -99,3 +99,13 @@ describe('trail audit', () => {
     }
   });
 });
+
+describe('test connection of the trail-file source', () => {
+  it('may list CloudTrail public keys, for its trailDigests check', () => {
+    const { template } = build(AUDIT);
+    const roleId = Object.keys(template.findResources('AWS::IAM::Role')).find((id) => id.startsWith('TrailFilesTestConnection'))!;
+    expect(roleId).toBeDefined();
+    const statements = roleStatements(template, roleId);
+    expect(statements.find((s) => s.Sid === 'DigestPublicKeys')).toMatchObject({ Action: 'cloudtrail:ListPublicKeys', Resource: '*' });
+  });
+});
