@@ -127,9 +127,9 @@ describe('acceptance: S3 trail files source', () => {
       (e: ObjectCreated) => eventBridgeObjectCreated(e),
       (e: ObjectCreated) => eventBridgeObjectCreated(e, { encodeKey: true }),
     ];
-    const bodies = created.slice(1).map((e, i) => shapes[i % shapes.length](e));
-    // CloudTrail's own SNS notification naming the first file (and nothing else).
-    bodies.push(cloudTrailSnsMessage(BUCKET, [created[0].object.key]));
+    const bodies = created.slice(2).map((e, i) => shapes[i % shapes.length](e));
+    // CloudTrail's own SNS notification naming the first two files (s3ObjectKey is a list).
+    bodies.push(cloudTrailSnsMessage(BUCKET, [created[0].object.key, created[1].object.key]));
     bodies.push(s3EventMessage(digest), snsWrappedS3Event(other), s3EventMessage(notGz), s3TestEvent(BUCKET));
     bodies.push(JSON.stringify({ Records: [s3EventRecord({ ...created[1], eventName: 'ObjectRemoved:Delete' } as never)] }));
     const { failures } = await untilQuiet(q, bodies);
@@ -222,6 +222,23 @@ async function drainJumping(esm: ReturnType<typeof startEventSourceMapping>, que
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('acceptance: S3 source credentials', () => {
+  it('with AWS keys in the connector, the keys (not the function role) read the bucket', async () => {
+    const q = fresh();
+    s.putConnectorSecret(s.connector({ connectorName: uniqueName('s3keys') }));
+    const files = trailFiles({ base: Date.UTC(2026, 10, 30, 19, 0, 0), perFile: 2 }).slice(0, 2);
+    const bodies = put(files).map((e) => s3EventMessage(e));
+    s.registry.deny(s.functionRole.accessKeyId, 's3:GetObject');
+    try {
+      const { failures } = await untilQuiet(q, bodies);
+      expect(failures).toEqual([]);
+    } finally {
+      s.registry.allow(s.functionRole.accessKeyId, 's3:GetObject');
+    }
+    expectDeliveredOnce(files);
+  });
+});
 
 describe('acceptance: S3 source through the event source mapping (queue as the stack sets it up)', () => {
   it('duplicate deliveries (SQS at-least-once, one batch to two invocations) send nothing twice', async () => {
