@@ -114,6 +114,13 @@ describe('acceptance: S3 trail files source', () => {
   it('every message shape; keys URL-decoded (+ = space, %2B = +); CloudTrail and CloudTrail-Insight forwarded; digests, other keys, TestEvent, non-create events acknowledged', async () => {
     const q = fresh();
     const files = trailFiles();
+    // A unicode prefix, a ~300 KB record, an empty file.
+    const uni = trailLogKey({ prefix: 'dnif/ünï côde', accountId: ACCOUNTS[1], region: 'eu-north-1', time: new Date(Date.UTC(2026, 10, 30, 9, 30)) });
+    const big = newRecords(3, Date.UTC(2026, 10, 30, 9, 20), Date.UTC(2026, 10, 30, 9, 25), 'eu-north-1', ACCOUNTS[1]);
+    (big[1] as unknown as Record<string, unknown>).requestParameters = { document: 'é🚀'.repeat(100_000) };
+    files.push(packTrailFile(uni, ACCOUNTS[1], 'eu-north-1', big));
+    const emptyKey = trailLogKey({ prefix: PREFIX, orgId: ORG, accountId: ACCOUNTS[1], region: 'eu-north-1', time: new Date(Date.UTC(2026, 10, 30, 9, 35)) });
+    files.push(packTrailFile(emptyKey, ACCOUNTS[1], 'eu-north-1', []));
     const created = put(files);
     const digestKey = `${PREFIX}/AWSLogs/${ORG}/${ACCOUNTS[0]}/CloudTrail-Digest/us-east-1/2026/11/30/${ACCOUNTS[0]}_CloudTrail-Digest_us-east-1_org_us-east-1_20261130T100000Z.json.gz`;
     const [digest, other, notGz] = put([
@@ -127,7 +134,9 @@ describe('acceptance: S3 trail files source', () => {
       (e: ObjectCreated) => eventBridgeObjectCreated(e),
       (e: ObjectCreated) => eventBridgeObjectCreated(e, { encodeKey: true }),
     ];
-    const bodies = created.slice(2).map((e, i) => shapes[i % shapes.length](e));
+    const bodies = created.slice(4).map((e, i) => shapes[i % shapes.length](e));
+    // One S3 notification naming two objects (Records is a list).
+    bodies.push(s3EventMessage([created[2], created[3]]));
     // CloudTrail's own SNS notification naming the first two files (s3ObjectKey is a list).
     bodies.push(cloudTrailSnsMessage(BUCKET, [created[0].object.key, created[1].object.key]));
     bodies.push(s3EventMessage(digest), snsWrappedS3Event(other), s3EventMessage(notGz), s3TestEvent(BUCKET));

@@ -180,6 +180,21 @@ describe('acceptance: test connection (function URL, payload 2.0)', () => {
     const b = parseAnswer(a);
     expect(b.status).toBe('Connection successful');
     expect(b.checks.every((c) => c.ok)).toBe(true);
+    for (const secret of [s.connectorUser.secretAccessKey, 'dnif-test-token']) {
+      expect(a.body).not.toContain(secret);
+      expect(tc.logs).not.toContain(secret);
+    }
+  });
+
+  it('a redirect from DNIF is a failed check, and is not followed', async () => {
+    s.dnif.reject(302, { location: s.dnif.landingUrl });
+    try {
+      const tc = await testConnection('POST', connectorDoc());
+      expectFailedShape(tc.result as Answer);
+      expect(s.dnif.landings).toBe(0);
+    } finally {
+      s.dnif.normal();
+    }
   });
 
   it('POST with a good candidate connector: 200 and the candidate (not the stored one) is tested', async () => {
