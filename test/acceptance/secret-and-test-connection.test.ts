@@ -5,7 +5,7 @@
  */
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { lambdaContext, scheduledEvent, urlEvent, type StandIns } from '../../standins';
+import { lambdaContext, s3TestEvent, scheduledEvent, sqsRecord, urlEvent, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
 import { coldHandler, newRecords, uniqueName, withLogs } from './support';
 
@@ -93,9 +93,13 @@ describe('acceptance: the connector secret schema', () => {
     ['a missing connectorName', { connectorName: undefined }, {}, 'connectorName'],
     ['a missing dnif.url', {}, { url: undefined }, 'url'],
     ['a malformed awsRegions', { awsRegions: 'us-west-2', awsRegion: undefined }, {}, 'awsRegions'],
-    ['a malformed awsSecretAccessKey (a number)', { awsSecretAccessKey: 918273645546372819 }, {}, 'awsSecretAccessKey'],
+    ['a malformed awsSecretAccessKey (a number)', { awsSecretAccessKey: 91827364554637 }, {}, 'awsSecretAccessKey'],
     ['a malformed dnif.format', {}, { format: 'xml' }, 'format'],
-  ])('%s is rejected by name, by both functions, without echoing a secret value', async (_what, top, dnif, field) => {
+    ['an hmac algorithm outside sha256/sha1/sha512', {}, { token: undefined, auth: { type: 'hmac', header: 'X-Sig', secret: DNIF_TOKEN, algorithm: 'md5' } }, 'algorithm'],
+    ['basic auth without a password', {}, { token: undefined, auth: { type: 'basic', username: 'u' } }, 'password'],
+    ['an unknown key inside dnif.auth', {}, { token: undefined, auth: { type: 'header', name: 'X-K', value: DNIF_TOKEN, extraAuthKey: 1 } }, 'extraAuthKey'],
+    ['an unknown auth type', {}, { token: undefined, auth: { type: 'oauth', token: DNIF_TOKEN } }, 'type'],
+  ])('%s is rejected by name by the forwarder, the S3 forwarder and test connection, without echoing a secret value', async (_what, top, dnif, field) => {
     const doc = connectorDoc({ awsSecretAccessKey: SECRET_KEY, ...top }, { token: DNIF_TOKEN, ...dnif });
     s.putConnectorSecret(doc);
     const fwd = await runForwarder();
@@ -103,14 +107,22 @@ describe('acceptance: the connector secret schema', () => {
     const message = String((fwd.error as Error).message);
     expect(message).toContain(field);
     noSecretsIn(message, String((fwd.error as Error).stack), fwd.logs);
-    expect(message).not.toContain('918273645546372819');
+    expect(message).not.toContain('91827364554637');
     expect(s.dnif.requestCount).toBe(0);
+
+    const s3 = await withLogs(() =>
+      coldHandler('s3Forwarder')({ Records: [sqsRecord({ body: s3TestEvent('acc-bucket') }, 'arn:aws:sqs:us-west-2:111122223333:acc-q')] }, lambdaContext(60_000, 's3-forwarder')),
+    );
+    // Either the whole batch fails (an error) or every message is reported failed; the field is named.
+    if (!s3.error) expect((s3.result as { batchItemFailures: unknown[] }).batchItemFailures).toHaveLength(1);
+    expect(`${String((s3.error as Error | undefined)?.message)}\n${s3.logs}`).toContain(field);
+    noSecretsIn(String((s3.error as Error | undefined)?.message), s3.logs);
 
     const tc = await testConnection('GET');
     const failed = expectFailedShape(tc.result as Answer);
     expect(JSON.stringify(failed)).toContain(field);
     noSecretsIn((tc.result as Answer).body, tc.logs);
-    expect((tc.result as Answer).body).not.toContain('918273645546372819');
+    expect((tc.result as Answer).body).not.toContain('91827364554637');
   });
 
   it('a secret that is not JSON is rejected without echoing it', async () => {
