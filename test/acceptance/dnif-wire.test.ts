@@ -98,6 +98,20 @@ describe('acceptance: what DNIF receives (bytes on the wire)', () => {
     expectElementsAreRecords(parseJsonArrayPosts(out.posts), out.records, out.name);
   });
 
+  it('ndjson + gzip: both at once', async () => {
+    const out = await deliverWith({ token: 't', format: 'ndjson', gzip: true });
+    expect(out.posts.length).toBeGreaterThan(0);
+    const elements = out.posts.flatMap((p) => {
+      expect(String(p.headers['content-type'])).toMatch(/^application\/x-ndjson\b/);
+      expect(p.headers['content-encoding']).toBe('gzip');
+      return decoded(p)
+        .split('\n')
+        .filter((l) => l.trim() !== '')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+    });
+    expectElementsAreRecords(elements, out.records, out.name);
+  });
+
   it('basic auth: Authorization: Basic base64(username:password)', async () => {
     const out = await deliverWith({ auth: { type: 'basic', username: 'dnif-user', password: 'pa:ss word!' } });
     expect(out.posts.length).toBeGreaterThan(0);
