@@ -15,7 +15,7 @@ const SECOND = 'eu-west-1';
 const env = useStandIns({ region: PRIMARY, putDefaultSecret: false });
 let s: StandIns;
 beforeAll(() => (s = env()));
-const { freshConnector, run, expectExactlyOnce, expectOldestFirstPerRegion } = lookupChecks(env);
+const { freshConnector, run, expectExactlyOnce, expectOldestFirstPerRegion, seedHistory } = lookupChecks(env);
 
 describe('acceptance: LookupEvents delivery promise', () => {
   it('delivers new, odd records exactly once, oldest first per region, as the record itself + dnifForwarder, across throttling and DNIF 5xx/429', async () => {
@@ -71,9 +71,7 @@ describe('acceptance: LookupEvents delivery promise', () => {
 
   it('lease: a second invocation running at the same time does nothing; together they deliver each event once', async () => {
     await freshConnector();
-    const now = Date.now();
-    const records = newRecords(240, now - 55 * MIN, now - 6 * MIN, PRIMARY, s.accountId);
-    s.cloudtrail.addEvents(PRIMARY, records, { accountId: s.accountId });
+    const records = seedHistory(240, 55, 6);
     const [a, b] = await Promise.all([run(coldHandler('forwarder')), run(coldHandler('forwarder'))]);
     expect([a.forwarded, b.forwarded].sort((x: number, y: number) => x - y)).toEqual([0, 240]);
     expectExactlyOnce(records);
@@ -82,9 +80,7 @@ describe('acceptance: LookupEvents delivery promise', () => {
 
   it('stops cleanly before the deadline and the next run resumes where it stopped', async () => {
     await freshConnector();
-    const now = Date.now();
-    const records = newRecords(400, now - 55 * MIN, now - 6 * MIN, PRIMARY, s.accountId);
-    s.cloudtrail.addEvents(PRIMARY, records, { accountId: s.accountId });
+    const records = seedHistory(400, 55, 6);
     s.cloudtrail.injectFault({ kind: 'delay', ms: 400, times: 20 });
     const timeoutMs = 17_500;
     const started = Date.now();

@@ -4,8 +4,8 @@
  */
 import { type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { lookupChecks, MIN } from './lookup-support';
-import { coldHandler, newRecords } from './support';
+import { lookupChecks } from './lookup-support';
+import { coldHandler } from './support';
 
 jest.setTimeout(60_000);
 
@@ -13,14 +13,12 @@ const PRIMARY = 'us-east-1';
 const env = useStandIns({ region: PRIMARY, putDefaultSecret: false });
 let s: StandIns;
 beforeAll(() => (s = env()));
-const { freshConnector, run, expectExactlyOnce, expectOldestFirstPerRegion } = lookupChecks(env);
+const { freshConnector, run, expectExactlyOnce, expectOldestFirstPerRegion, seedHistory } = lookupChecks(env);
 
 describe('acceptance: LookupEvents delivery across DNIF faults', () => {
   it('a DNIF outage (5xx for the whole run) loses nothing: the checkpoint stays, the next run delivers all once', async () => {
     await freshConnector();
-    const now = Date.now();
-    const records = newRecords(60, now - 30 * MIN, now - 6 * MIN, PRIMARY, s.accountId);
-    s.cloudtrail.addEvents(PRIMARY, records, { accountId: s.accountId });
+    const records = seedHistory(60, 30, 6);
     s.dnif.reject(502);
     const started = Date.now();
     await run(coldHandler('forwarder'), 18_000).catch(() => undefined);
@@ -35,9 +33,7 @@ describe('acceptance: LookupEvents delivery across DNIF faults', () => {
 
   it('a DNIF connection refused loses nothing, and DNIF hanging (timeouts) ends the run before the deadline; the next run delivers all once', async () => {
     await freshConnector();
-    const now = Date.now();
-    const records = newRecords(40, now - 30 * MIN, now - 6 * MIN, PRIMARY, s.accountId);
-    s.cloudtrail.addEvents(PRIMARY, records, { accountId: s.accountId });
+    const records = seedHistory(40, 30, 6);
 
     await s.dnif.down('refuse');
     await run(coldHandler('forwarder'), 17_000).catch(() => undefined);
@@ -59,9 +55,7 @@ describe('acceptance: LookupEvents delivery across DNIF faults', () => {
 
   it('a DNIF 4xx (not 429) stops the run with an error and does not advance the checkpoint', async () => {
     await freshConnector();
-    const now = Date.now();
-    const records = newRecords(30, now - 30 * MIN, now - 6 * MIN, PRIMARY, s.accountId);
-    s.cloudtrail.addEvents(PRIMARY, records, { accountId: s.accountId });
+    const records = seedHistory(30, 30, 6);
     s.dnif.reject(400);
     await expect(run(coldHandler('forwarder'))).rejects.toThrow();
     s.dnif.normal();
@@ -71,9 +65,7 @@ describe('acceptance: LookupEvents delivery across DNIF faults', () => {
 
   it('a 3xx from DNIF is a failed delivery, never followed, and the checkpoint does not move past it', async () => {
     await freshConnector();
-    const now = Date.now();
-    const records = newRecords(30, now - 30 * MIN, now - 6 * MIN, PRIMARY, s.accountId);
-    s.cloudtrail.addEvents(PRIMARY, records, { accountId: s.accountId });
+    const records = seedHistory(30, 30, 6);
     s.dnif.reject(307, { location: s.dnif.landingUrl });
     const out = await run(coldHandler('forwarder'), 18_000).then(
       (r) => ({ ok: true, r }),

@@ -3,7 +3,7 @@
  * and the delivery checks (exactly once, oldest first per region) on what DNIF received.
  */
 import { lambdaContext, scheduledEvent, type CloudTrailRecord, type StandIns } from '../../standins';
-import { coldHandler, uniqueName } from './support';
+import { coldHandler, newRecords, uniqueName } from './support';
 
 export const MIN = 60_000;
 
@@ -30,5 +30,13 @@ export function lookupChecks(standIns: () => StandIns) {
     }
     for (const times of byRegion.values()) expect(times).toEqual([...times].sort((a, b) => a - b));
   };
-  return { freshConnector, run, expectExactlyOnce, expectOldestFirstPerRegion };
+  /** `n` new records in `region`'s Event history, between `fromMin` and `toMin` minutes ago. */
+  const seedHistory = (n: number, fromMin: number, toMin: number, region = 'us-east-1'): CloudTrailRecord[] => {
+    const s = standIns();
+    const now = Date.now();
+    const records = newRecords(n, now - fromMin * MIN, now - toMin * MIN, region, s.accountId);
+    s.cloudtrail.addEvents(region, records, { accountId: s.accountId });
+    return records;
+  };
+  return { freshConnector, run, expectExactlyOnce, expectOldestFirstPerRegion, seedHistory };
 }
