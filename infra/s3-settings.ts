@@ -3,11 +3,12 @@
  * settings.ts: they mean nothing to the LookupEvents source.
  */
 import { OptionError } from './settings';
+import type { TrailAuditOptions } from './trail-audit';
 
 /** How S3 tells the queue about new trail files. */
 export type NotificationRoute = 's3' | 'eventbridge' | 'sns' | 'external';
 
-export interface S3SourceOptions {
+export interface S3SourceOptions extends TrailAuditOptions {
   /** Which source the connector reads. @default lookup-events */
   readonly source?: 'lookup-events' | 's3';
   /** The trail's bucket: a name or an ARN (it may live in another account). Required with source=s3. */
@@ -122,5 +123,6 @@ export function s3OptionsFromContext(get: (key: string) => unknown): S3SourceOpt
     s3FunctionTimeoutSeconds: num('s3FunctionTimeoutSeconds'),
     outageToleranceHours: num('outageToleranceHours'),
     queueAgeAlarmSeconds: num('queueAgeAlarmSeconds'),
+    auditLookbackHours: num('auditLookbackHours'),
   };
 }

@@ -20,8 +20,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConnectorSecret } from './connector-secret';
 import { forwarderMetric, Monitoring } from './monitoring';
-import { FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, type TrailFileMetricName } from './names';
-import { acknowledge } from './nag';
+import { FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, type TrailFileMetricName } from '../functions/core/contract';
+import { acknowledge } from './acknowledge';
 import { assumeRoleStatement, checkpointStatement } from './permissions';
 import type { S3SourceSettings } from './s3-settings';
 import { ServiceFunction } from './service-function';
@@ -32,6 +32,8 @@ export interface S3SourceProps {
   readonly s3: S3SourceSettings;
   readonly connector: ConnectorSecret;
   readonly table: dynamodb.ITable;
+  /** The connector's roleArn, when it assumes one to read the bucket. */
+  readonly roleArn?: string;
 }
 
 /** SPEC.md: the queue's visibility timeout is six times the function's (AWS's advice for SQS triggers). */
@@ -65,7 +67,7 @@ export class S3Source extends Construct {
 
     const powertools = { POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL: 'INFO' };
     this.forwarder = new ServiceFunction(this, 'Forwarder', {
-      entry: 'functions/s3-forwarder/handler.ts',
+      code: 's3-forwarder',
       description: 'Forwards CloudTrail trail files from S3 to DNIF',
       memorySize: s.memorySize,
       timeout: Duration.seconds(t.timeoutSeconds),
@@ -102,7 +104,7 @@ export class S3Source extends Construct {
     this.routeNotifications(t, logsPrefix);
 
     this.testConnection = new ServiceFunction(this, 'TestConnection', {
-      entry: 'functions/test-connection/handler.ts',
+      code: 'test-connection',
       description: 'Checks the trail-file connector: bucket, KMS key, queue, DNIF (function URL)',
       memorySize: 256,
       timeout: Duration.seconds(15),
@@ -131,6 +133,8 @@ export class S3Source extends Construct {
       testConnection: this.testConnection.fn,
       deadLetterQueue: this.deadLetterQueue,
       scheduleMinutes: 5,
+      connectors: [],
+      namePrefix: Stack.of(this).stackName,
       lagAlarmSeconds: s.lagAlarmSeconds,
       noEventsAlarmHours: s.noEventsAlarmHours,
       alarmEmail: s.alarmEmail,
@@ -164,13 +168,13 @@ export class S3Source extends Construct {
 
   /** GetObject and ListBucket on the trail's prefix only; kms:Decrypt on its key, through S3 only. */
   private grantTrailRead(fn: ServiceFunction, props: S3SourceProps): void {
-    const { s3: t, settings: s, connector } = props;
+    const { s3: t, connector } = props;
     const logsPrefix = `${t.prefix ? `${t.prefix}/` : ''}AWSLogs/`;
     // `?` (one character) for a space: the acknowledgement below names the resource, and an
     // acknowledgement id cannot hold a space.
     const readResource = `${t.bucketArn}/${logsPrefix.replace(/ /g, '?')}*`;
     for (const statement of connector.readStatements()) fn.fn.addToRolePolicy(statement);
-    if (s.roleArn) fn.fn.addToRolePolicy(assumeRoleStatement(s.roleArn));
+    if (props.roleArn) fn.fn.addToRolePolicy(assumeRoleStatement([props.roleArn]));
     const statements = [
       new iam.PolicyStatement({ sid: 'ReadTrailFiles', actions: ['s3:GetObject'], resources: [readResource] }),
       new iam.PolicyStatement({ sid: 'ListTrailFiles', actions: ['s3:ListBucket'], resources: [t.bucketArn], conditions: { StringLike: { 's3:prefix': [`${logsPrefix}*`] } } }),

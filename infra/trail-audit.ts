@@ -12,12 +12,11 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AuditMetric } from '../functions/trail-audit/audit-metric-names';
 import type { ConnectorSecret } from './connector-secret';
 import type { Monitoring } from './monitoring';
 import type { S3SourceSettings } from './s3-settings';
-import { METRICS_NAMESPACE, TRAIL_AUDIT_SERVICE } from './names';
-import { acknowledge } from './nag';
+import { AuditMetric, METRICS_NAMESPACE, TRAIL_AUDIT_SERVICE } from '../functions/core/contract';
+import { acknowledge } from './acknowledge';
 import { assumeRoleStatement, checkpointStatement } from './permissions';
 import { ServiceFunction } from './service-function';
 import { OptionError } from './settings';
@@ -77,7 +76,7 @@ export class TrailAudit extends Construct {
     super(scope, id);
     const s = props.settings;
     this.fn = new ServiceFunction(this, 'Audit', {
-      entry: 'functions/trail-audit/handler.ts',
+      code: 'trail-audit',
       description: 'Proves from CloudTrail digest files that every trail file reached DNIF; repairs gaps',
       memorySize: 1024,
       timeout: Duration.minutes(15),
@@ -129,7 +128,7 @@ export class TrailAudit extends Construct {
     const bucketArn = `arn:${Aws.PARTITION}:s3:::${bucket}`;
     const fn = this.fn.fn;
     for (const statement of props.connector.readStatements()) fn.addToRolePolicy(statement);
-    if (props.roleArn) fn.addToRolePolicy(assumeRoleStatement(props.roleArn));
+    if (props.roleArn) fn.addToRolePolicy(assumeRoleStatement([props.roleArn]));
     fn.addToRolePolicy(checkpointStatement(props.table));
     const statements = [
       new iam.PolicyStatement({
@@ -184,17 +183,17 @@ export class TrailAudit extends Construct {
     const runbook = 'docs/audit.md';
     const max = (name: string) => auditMetric(name, 'Maximum');
     const sum = (name: string) => auditMetric(name, 'Sum');
-    monitoring.alarm('AuditInvalid', 'A digest or log file failed validation (bad signature, broken chain or wrong hash).', sum(AuditMetric.Invalid), { threshold: 1 }, runbook);
-    monitoring.alarm('AuditMissing', 'A log file a valid digest lists was never delivered and could not be forwarded.', sum(AuditMetric.LogFilesMissing), { threshold: 1 }, runbook);
-    monitoring.alarm('TrailLoggingStopped', 'GetTrailStatus says a trail is not logging.', max(AuditMetric.TrailLoggingStopped), { threshold: 1 }, runbook);
-    monitoring.alarm('TrailDeliveryErrors', 'GetTrailStatus reports a log or digest delivery error.', max(AuditMetric.TrailDeliveryErrors), { threshold: 1 }, runbook);
-    monitoring.alarm('NoRecentDigest', 'An account-region that had digest files has had none for over 90 minutes.', max(AuditMetric.NoRecentDigest), { threshold: 1 }, runbook);
+    monitoring.alarm('AuditInvalid', 'A digest or log file failed validation (bad signature, broken chain or wrong hash).', sum(AuditMetric.Invalid), { threshold: 1 }, undefined, runbook);
+    monitoring.alarm('AuditMissing', 'A log file a valid digest lists was never delivered and could not be forwarded.', sum(AuditMetric.LogFilesMissing), { threshold: 1 }, undefined, runbook);
+    monitoring.alarm('TrailLoggingStopped', 'GetTrailStatus says a trail is not logging.', max(AuditMetric.TrailLoggingStopped), { threshold: 1 }, undefined, runbook);
+    monitoring.alarm('TrailDeliveryErrors', 'GetTrailStatus reports a log or digest delivery error.', max(AuditMetric.TrailDeliveryErrors), { threshold: 1 }, undefined, runbook);
+    monitoring.alarm('NoRecentDigest', 'An account-region that had digest files has had none for over 90 minutes.', max(AuditMetric.NoRecentDigest), { threshold: 1 }, undefined, runbook);
     monitoring.alarm('AuditNotRunning', 'The hourly audit has not run for 2 hours.', this.fn.fn.metricInvocations({ statistic: 'Sum', period: HOUR }), {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    }, runbook);
+    }, undefined, runbook);
     monitoring.alarm(
       'AuditRunErrors',
       'The audit run failed, or could not audit an account-region (access, ListPublicKeys).',
@@ -204,6 +203,7 @@ export class TrailAudit extends Construct {
         period: HOUR,
       }),
       { threshold: 1 },
+      undefined,
       runbook,
     );
 

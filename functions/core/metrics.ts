@@ -1,33 +1,13 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { FORWARDER_SERVICE, METRICS_NAMESPACE } from './contract';
 
-/** Metric names the CDK alarms and dashboard read; change them together. */
-export const MetricName = {
-  EventsForwarded: 'EventsForwarded',
-  DuplicatesSkipped: 'DuplicatesSkipped',
-  LagSeconds: 'LagSeconds',
-  SinkErrors: 'SinkErrors',
-  Throttles: 'Throttles',
-  RunDuration: 'RunDuration',
-  EventsFiltered: 'EventsFiltered',
-  EventsTruncated: 'EventsTruncated',
-  EventsUnparsed: 'EventsUnparsed',
-} as const;
+/** Metric names the CDK alarms and dashboard read live in the contract (contract.ts). */
+export { MetricName, METRICS_NAMESPACE, TrailFileMetricName } from './contract';
 
-/** What only the trail-file source emits besides the above (infra/names.ts TRAIL_FILE_METRICS). */
-export const TrailFileMetricName = {
-  ObjectsForwarded: 'ObjectsForwarded',
-  ObjectsSkipped: 'ObjectsSkipped',
-  ObjectReadErrors: 'ObjectReadErrors',
-  Continuations: 'Continuations',
-  DeliveryDeferred: 'DeliveryDeferred',
-} as const;
-
-export const METRICS_NAMESPACE = 'CloudTrailToDnif';
-
-/** EMF metrics (Powertools): one flush per invocation, dimension `service` only so alarms match. */
+/** EMF metrics (Powertools): one flush per invocation, dimension `service` (and `connector` for a named one). */
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cloudtrail-dnif-forwarder',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? FORWARDER_SERVICE,
 });
 
 export { MetricUnit };

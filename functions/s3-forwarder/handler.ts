@@ -12,7 +12,7 @@ import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import type { Sink } from '../core/sink/sink';
-import { forwardObjectDeps } from '../core/source/trail-files/forward-deps';
+import { forwardObjectDeps, invocationDeadline } from '../core/source/trail-files/forward-deps';
 import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
 import { resetS3Clients } from '../core/source/trail-files/s3-client';
 import { processMessages, emptyS3Summary } from './process-messages';
@@ -41,11 +41,11 @@ export interface ReplayEvent {
 }
 
 /** Everything forwardObject needs for this invocation, and the sink to close after. */
-export async function invocationDeps(settings: S3ForwarderConfig, context: Context, endsAtMs: number): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
+export async function invocationDeps(settings: S3ForwarderConfig, context: Context): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
   refetchSecret = false;
-  return forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, endsAtMs }, logger);
+  return forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, ...invocationDeadline(context, settings.deadlineReserveMs) }, logger);
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
@@ -56,12 +56,11 @@ export async function handler(event: SQSEvent | ReplayEvent, context: Context): 
   const settings = config;
   const sender = queue;
   logger.addContext(context);
-  const endsAtMs = Date.now() + context.getRemainingTimeInMillis();
   const summary = emptyS3Summary();
   const startedAt = Date.now();
   try {
     const request = 'replay' in event ? parseReplayRequest(event.replay) : undefined;
-    const { deps, sink } = await invocationDeps(settings, context, endsAtMs);
+    const { deps, sink } = await invocationDeps(settings, context);
     try {
       if (request) {
         const result = await replay(request, { s3: deps.s3, forward: (o) => forwardObject(o, deps), deadline: deps.deadline });

@@ -13,7 +13,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { ObjectOutcome } from '../core/source/trail-files/forward-object';
+import type { ObjectCounts, ObjectOutcome } from '../core/source/trail-files/forward-object';
 import { isDeliveryFailure } from '../core/source/trail-files/forward-object';
 import {
   continuationBody,
@@ -38,20 +38,13 @@ export interface MessageRunDeps {
   now?: () => number;
 }
 
-export interface S3RunSummary {
+export interface S3RunSummary extends Omit<ObjectCounts, 'records'> {
   messages: number;
   objects: number;
   delivered: number;
   alreadyDelivered: number;
   continued: number;
   failed: number;
-  forwarded: number;
-  duplicatesSkipped: number;
-  filtered: number;
-  truncated: number;
-  unparsed: number;
-  batches: number;
-  sinkErrors: number;
   skippedDigests: number;
   skippedOther: number;
   ignoredEvents: number;
@@ -127,10 +120,12 @@ export async function processMessages(records: SQSRecord[], deps: MessageRunDeps
       if (outcome.status === 'continued' && outcome.continuedBecause === 'lease-held') {
         held.push(known);
         heldDelay = Math.max(heldDelay, Math.ceil((outcome.retryAfterMs ?? 0) / 1000) + 1);
-      } else if (outcome.status === 'continued') {
+      } else if (outcome.status === 'continued' && !(outcome.forwarded === 0 && outcome.sinkErrors > 0)) {
         stop = 'deadline';
         later.push(known);
-      } else if (outcome.status === 'failed' && isDeliveryFailure(outcome.code)) {
+      } else if (outcome.status === 'continued' || (outcome.status === 'failed' && isDeliveryFailure(outcome.code))) {
+        // DNIF did not take anything before the deadline (still retrying): an outage, not progress.
+        outcome.code ??= 'DnifUnavailable';
         stop = 'dnif-unavailable';
         later.push(known);
         count(summary.dnifErrors, outcome.code);

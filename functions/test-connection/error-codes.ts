@@ -531,6 +531,16 @@ export function classifyConnectorError(err: unknown, source: 'secret' | 'request
           dnifMessage: DNIF.credentials,
           cause: err.code,
         };
+      case 'SecretPlaceholder':
+        return {
+          code: 'InvalidConnector',
+          message: err.message,
+          hint: 'Write the connector JSON into the secret with aws secretsmanager put-secret-value (docs/deploy.md, "Store the connector").',
+          dnifMessage: DNIF.configuration,
+          field: 'connectorName',
+          problems: [{ field: 'connectorName', problem: 'is still the REPLACE_ME placeholder' }],
+          cause: err.code,
+        };
       case 'SecretNotString':
         return {
           code: 'InvalidConnector',

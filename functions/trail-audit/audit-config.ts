@@ -1,5 +1,6 @@
 /** The audit's settings from the environment (contract, "Second source"); a bad value names the variable. */
-import { ConfigError, integer, loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
+import { ConfigError, loadS3ForwarderConfig, numberFromEnv, type S3ForwarderConfig } from '../core/config';
+import { NUMBER_SETTINGS } from '../core/contract';
 
 type Env = Record<string, string | undefined>;
 
@@ -20,11 +21,10 @@ export function loadAuditConfig(env: Env = process.env): AuditConfig {
     ...loadS3ForwarderConfig(env),
     bucket,
     prefix: (env.AUDIT_PREFIX ?? '').trim().replace(/^\/+|\/+$/g, ''),
-    // The ledger keeps objects 31 days; two weeks back is already 336 digests per account-region and run.
-    lookbackHours: integer(env, 'AUDIT_LOOKBACK_HOURS', 24, 1, 14 * 24),
+    lookbackHours: numberFromEnv(env, NUMBER_SETTINGS.auditLookbackHours),
     concurrency: {
-      accountRegions: integer(env, 'AUDIT_CONCURRENCY', 8, 1, 64),
-      objects: integer(env, 'AUDIT_OBJECT_CONCURRENCY', 8, 1, 64),
+      accountRegions: numberFromEnv(env, NUMBER_SETTINGS.auditConcurrency),
+      objects: numberFromEnv(env, NUMBER_SETTINGS.auditObjectConcurrency),
     },
   };
 }

@@ -1,11 +1,11 @@
 /**
  * The audit's metrics (EMF through Powertools): totals with the `service` dimension only, which the
  * alarms read, and one set per account and region (dimensions `accountId`, `region`) for the
- * dashboard. The names (audit-metric-names.ts) are read by infra/trail-audit.ts too.
+ * dashboard. The names are the contract's (contract.ts), which infra/trail-audit.ts reads too.
  */
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRICS_NAMESPACE, MetricUnit, metrics } from '../core/metrics';
-import { AuditMetric } from './audit-metric-names';
+import { AuditMetric, FORWARDER_SERVICE, METRICS_NAMESPACE } from '../core/contract';
+import { MetricUnit, metrics } from '../core/metrics';
 import type { AccountRegionReport, AuditReport } from './audit-run';
 
 export { AuditMetric };
@@ -43,7 +43,7 @@ export function recordAuditMetrics(report: AuditReport, nowMs: number): void {
   for (const r of report.accountRegions) {
     const one = new Metrics({
       namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? METRICS_NAMESPACE,
-      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'cloudtrail-dnif-forwarder',
+      serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? FORWARDER_SERVICE,
       defaultDimensions: { accountId: r.account, region: r.region },
     });
     for (const [field, name] of COUNTS) one.addMetric(name, MetricUnit.Count, r[field] as number);

@@ -47,14 +47,20 @@ export function parseDigestKey(key: string): DigestKey | undefined {
 }
 
 async function childFolders(s3: S3Client, bucket: string, prefix: string): Promise<string[]> {
-  const names: string[] = [];
+  const names = new Set<string>();
   let token: string | undefined;
   do {
     const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }));
-    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) names.push(p.Prefix.slice(prefix.length, -1));
+    for (const p of page.CommonPrefixes ?? []) if (p.Prefix) names.add(p.Prefix.slice(prefix.length, -1));
+    // S3 lists only keys right under the prefix here; a store that ignores the delimiter lists
+    // deeper ones, whose first segment is the folder all the same.
+    for (const o of page.Contents ?? []) {
+      const rest = o.Key?.slice(prefix.length) ?? '';
+      if (rest.includes('/')) names.add(rest.slice(0, rest.indexOf('/')));
+    }
     token = page.NextContinuationToken;
   } while (token);
-  return names;
+  return [...names];
 }
 
 /** Each account-region that has a CloudTrail-Digest folder under the prefix, as it is found. */

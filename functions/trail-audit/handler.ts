@@ -13,7 +13,7 @@ import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import { credentialsFor } from '../core/source/credentials';
-import { forwardObjectDeps } from '../core/source/trail-files/forward-deps';
+import { forwardObjectDeps, invocationDeadline } from '../core/source/trail-files/forward-deps';
 import { forwardObject } from '../core/source/trail-files/forward-object';
 import { resetS3Clients } from '../core/source/trail-files/s3-client';
 import { loadAuditConfig, type AuditConfig } from './audit-config';
@@ -54,12 +54,11 @@ export const handler = async (_event: unknown, context: Context): Promise<AuditS
   const settings = config;
   logger.addContext(context);
   const nowMs = Date.now();
-  const endsAtMs = nowMs + context.getRemainingTimeInMillis();
   const windowStartMs = nowMs - settings.lookbackHours * 3_600_000;
   try {
     const connector = await loadConnector(settings.secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
     const cloudtrail = cloudTrailClients(connector);
-    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, endsAtMs }, logger);
+    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, ...invocationDeadline(context, settings.deadlineReserveMs) }, logger);
     const { s3, ledger, deadline } = forwardDeps;
     try {
       const report = await runAudit({

@@ -125,7 +125,8 @@ export async function auditBench(grid: AuditGrid, say: (msg: string) => void): P
     mkdirSync(path.join(WORK_DIR, 'logs'), { recursive: true });
     const child = fork(WORKER, [], {
       env: { PATH: process.env.PATH ?? '', ...s.env, AWS_ENDPOINT_URL_DYNAMODB: meter.url, AUDIT_BUCKET: bucket, AUDIT_PREFIX: '', AUDIT_LOOKBACK_HOURS: String(grid.hours + 1), POWERTOOLS_LOG_LEVEL: 'WARN', POWERTOOLS_METRICS_DISABLED: 'true' },
-      execArgv: ['--enable-source-maps'],
+      // BENCH_WORKER_NODE_ARGS adds node flags (e.g. --max-old-space-size=900, near what Lambda gives 1,024 MB).
+      execArgv: ['--enable-source-maps', ...(process.env.BENCH_WORKER_NODE_ARGS?.split(' ').filter(Boolean) ?? [])],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const log = createWriteStream(path.join(WORK_DIR, 'logs', 'audit.log'));

@@ -1,7 +1,8 @@
 /** Shared set-up for the infra tests: build a stack from options, read its template. */
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ForwarderStack, type ForwarderStackProps } from '../../infra/forwarder-stack';
+import { ForwarderStack } from '../../infra/forwarder-stack';
+import type { CloudTrailToDnifProps } from '../../infra/cloudtrail-to-dnif-props';
 
 export interface Built {
   app: App;
@@ -13,7 +14,7 @@ export interface Built {
  * A stack as `cdk synth` would build it from these options. Bundling (esbuild) is skipped
  * unless asked for: the template is the same, only the asset hash differs.
  */
-export function build(options: ForwarderStackProps = {}, { bundle = false } = {}): Built {
+export function build(options: CloudTrailToDnifProps = {}, { bundle = false } = {}): Built {
   const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
   const stack = new ForwarderStack(app, 'Test', options);
   return { app, stack, template: Template.fromStack(stack) };

@@ -4,24 +4,23 @@
  */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { ForwarderStack, ForwarderStackProps } from '../../infra/forwarder-stack';
+import { TrailFilesStack, type TrailFilesStackProps } from '../../infra/s3-source-stack';
 import { nagPacks } from '../../infra/nag';
-import { TRAIL_FILE_METRICS } from '../../infra/names';
-import { TrailFileMetricName } from '../../functions/core/metrics';
+import { TRAIL_FILE_METRICS, TrailFileMetricName } from '../../functions/core/contract';
 import { OptionError } from '../../infra/settings';
 import { resolveS3Settings } from '../../infra/s3-settings';
 import { actionsOf, allPolicyStatements, asArray } from './helpers';
 
-const BASE: ForwarderStackProps = {
+const BASE: TrailFilesStackProps = {
   source: 's3',
   trailBucket: 'arn:aws:s3:::org-log-archive',
   trailPrefix: 'org trail',
   trailKmsKeyArn: 'arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab',
 };
 
-function build(options: ForwarderStackProps): { app: App; template: Template } {
+function build(options: TrailFilesStackProps): { app: App; template: Template } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new ForwarderStack(app, 'S3Test', options);
+  const stack = new TrailFilesStack(app, 'S3Test', options);
   return { app, template: Template.fromStack(stack) };
 }
 
@@ -124,7 +123,7 @@ describe('trail-file metrics', () => {
 });
 
 describe('options', () => {
-  it('defaults to lookup-events and names a bad option', () => {
+  it('names a bad option', () => {
     expect(resolveS3Settings({})).toBeUndefined();
     expect(() => resolveS3Settings({ source: 's3' })).toThrow(/trailBucket is required/);
     expect(() => resolveS3Settings({ source: 's3', trailBucket: 'Bad_Bucket' })).toThrow(OptionError);

@@ -47,6 +47,14 @@ describe('forwardObject', () => {
     expect(s.dnif.events().length).toBe(records.length);
   });
 
+  it('reads a bucket in another region than the connector\'s (S3 names the right one)', async () => {
+    const { s, name } = fresh();
+    if (!s.s3.bucket('eu-log-archive')) s.s3.createBucket('eu-log-archive', { region: 'eu-west-1' });
+    const key = trailKey({ account: '111122223333', region: 'eu-west-1', name: 'elsewhere' });
+    putTrailFile(s, 'eu-log-archive', key, recordsFor('111122223333', 'eu-west-1', 'eu', 5));
+    expect(await forwardObject({ bucket: 'eu-log-archive', key }, forwardDeps(s, name))).toMatchObject({ status: 'delivered', forwarded: 5 });
+  });
+
   it('finds the ETag itself when the notification has none (CloudTrail SNS, replay, audit)', async () => {
     const { s, name } = fresh();
     const key = trailKey({ account: '111122223333', region: 'us-east-1', name: 'noetag' });

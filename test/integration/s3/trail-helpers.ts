@@ -3,12 +3,12 @@
  * stand-in, and forwardObject's dependencies built on the stand-ins through the real SDK.
  */
 import { gzipSync } from 'node:zlib';
-import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ObjectLedger } from '../../../functions/core/checkpoint/object-ledger';
 import { parseConnector } from '../../../functions/core/connector';
 import { createSink } from '../../../functions/core/sink/create-sink';
+import { s3ClientFor } from '../../../functions/core/source/trail-files/s3-client';
 import type { ForwardObjectDeps } from '../../../functions/core/source/trail-files/forward-object';
 import { Deadline } from '../../../functions/core/time';
 import { loadRecords, type CloudTrailRecord, type StandIns } from '../../../standins';
@@ -39,7 +39,7 @@ export function forwardDeps(s: StandIns, connectorName: string, overrides: Parti
   const connector = parseConnector(JSON.stringify(s.connector({ connectorName })));
   const doc = DynamoDBDocumentClient.from(s.dynamodb.client(), { marshallOptions: { removeUndefinedValues: true } });
   return {
-    s3: new S3Client({ region: s.region, credentials: { accessKeyId: s.connectorUser.accessKeyId, secretAccessKey: s.connectorUser.secretAccessKey } }),
+    s3: s3ClientFor(connector),
     ledger: new ObjectLedger(doc, s.dynamodb.tableName, connectorName),
     sink: createSink(connector),
     deadline: new Deadline(Date.now() + 60_000, 0),

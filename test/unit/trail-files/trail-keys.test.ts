@@ -19,11 +19,17 @@ describe('parseTrailKey', () => {
     for (const key of [
       'AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/f.json',
       'AWSLogs/111122223333/CloudTrail/us-east-1/2026/01/02/',
+      'AWSLogs/111122223333/CloudTrail-Digest2/us-east-1/2026/01/02/f.json.gz',
       'AWSLogs/111122223333/Config/us-east-1/2026/01/02/f.json.gz',
       'AWSLogs/1111/CloudTrail/us-east-1/2026/01/02/f.json.gz',
       'AWSLogs/111122223333/elasticloadbalancing/us-east-1/2026/01/02/f.log.gz',
       'notes.txt',
     ]) expect(parseTrailKey(key).kind).toBe('other');
+  });
+
+  it('takes any .json.gz under a log kind folder, with region and day when the key has them', () => {
+    expect(parseTrailKey('AWSLogs/o-abc/111122223333/CloudTrail/f.json.gz')).toEqual({ kind: 'log', prefix: '', orgId: 'o-abc', account: '111122223333', region: undefined, date: undefined });
+    expect(parseTrailKey('AWSLogs/111122223333/CloudTrail/eu-central-2/x/f.json.gz')).toMatchObject({ kind: 'log', region: 'eu-central-2', date: undefined });
   });
 
   it('with a prefix, accepts only keys right under it', () => {

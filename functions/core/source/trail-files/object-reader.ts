@@ -32,8 +32,19 @@ export interface OpenedObject {
   records: AsyncGenerator<string>;
 }
 
-/** The object's ETag (no quotes), for notifications that carry none (CloudTrail's SNS, replay). */
+/**
+ * The object's ETag (no quotes), for notifications that carry none (CloudTrail's SNS, replay).
+ * A one-byte GET rather than HEAD: its errors have a body (the code, and the bucket's region when
+ * it is elsewhere), and it needs only s3:GetObject. An empty object answers 416: then HEAD.
+ */
 export async function headEtag(s3: S3Client, bucket: string, key: string): Promise<string> {
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key, Range: 'bytes=0-0' }));
+    (out.Body as Readable | undefined)?.destroy();
+    return normaliseEtag(out.ETag ?? '');
+  } catch (err) {
+    if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode !== 416) throw toReadError(err, bucket, key);
+  }
   try {
     const out = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return normaliseEtag(out.ETag ?? '');

@@ -58,6 +58,8 @@ export class RecordsScanner {
   private sawRecords = false;
   /** Bytes seen so far, for error messages. */
   private offset = 0;
+  private backslashChunk: Buffer | undefined;
+  private nextBackslash = -1;
 
   /** Feeds the next chunk; returns the text of every record completed in it. */
   push(chunk: Buffer): string[] {
@@ -182,7 +184,12 @@ export class RecordsScanner {
     }
     while (i < n) {
       const q = chunk.indexOf(QUOTE, i);
-      const bs = chunk.indexOf(BACKSLASH, i);
+      // The next backslash is looked up once and reused until passed: scanning stays linear.
+      if (this.backslashChunk !== chunk || (this.nextBackslash >= 0 && this.nextBackslash < i)) {
+        this.backslashChunk = chunk;
+        this.nextBackslash = chunk.indexOf(BACKSLASH, i);
+      }
+      const bs = this.nextBackslash;
       if (bs >= 0 && (q < 0 || bs < q)) {
         if (bs + 1 >= n) {
           this.escaped = true;

@@ -23,9 +23,11 @@ export interface TrailKey {
 
 const KINDS: Record<string, TrailKeyKind> = { CloudTrail: 'log', 'CloudTrail-Insight': 'insight', 'CloudTrail-Digest': 'digest' };
 
-// Lazy prefix: the first `AWSLogs/` that starts a well-formed trail path wins.
-const TRAIL_KEY =
-  /^(?:(.*?)\/)??AWSLogs\/(?:(o-[a-z0-9]{10,32})\/)?(\d{12})\/(CloudTrail|CloudTrail-Insight|CloudTrail-Digest)\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\/[^/]+\.json\.gz$/;
+// Lazy prefix: the first `AWSLogs/` that starts a trail path wins. The part after the log kind is
+// `<region>/YYYY/MM/DD/<file>` as CloudTrail writes it; anything else ending in .json.gz under the
+// kind's folder is still that kind (the contract names only the folders and the suffix).
+const TRAIL_KEY = /^(?:(.*?)\/)??AWSLogs\/(?:(o-[a-z0-9]+)\/)?(\d{12})\/(CloudTrail|CloudTrail-Insight|CloudTrail-Digest)\/((?:[^/]+\/)*[^/]+\.json\.gz)$/;
+const REGION_AND_DAY = /^([a-z]{2}(?:-[a-z]+)+-\d+)\/(?:(\d{4})\/(\d{2})\/(\d{2})\/)?/;
 
 /**
  * Classifies a decoded object key. With `prefix` (no trailing slash; '' for none) the key must sit
@@ -34,9 +36,11 @@ const TRAIL_KEY =
 export function parseTrailKey(key: string, prefix?: string): TrailKey {
   const m = TRAIL_KEY.exec(key);
   if (!m) return { kind: 'other' };
-  const [, keyPrefix = '', orgId, account, folder, region, yyyy, mm, dd] = m;
+  const [, keyPrefix = '', orgId, account, folder, rest] = m;
   if (prefix !== undefined && keyPrefix !== prefix.replace(/\/+$/, '')) return { kind: 'other' };
-  return { kind: KINDS[folder], prefix: keyPrefix, orgId, account, region, date: `${yyyy}-${mm}-${dd}` };
+  const where = REGION_AND_DAY.exec(rest);
+  const date = where?.[2] ? `${where[2]}-${where[3]}-${where[4]}` : undefined;
+  return { kind: KINDS[folder], prefix: keyPrefix, orgId, account, region: where?.[1], date };
 }
 
 /** True for the keys whose records are forwarded (log and Insight files). */
