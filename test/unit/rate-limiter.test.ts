@@ -27,6 +27,32 @@ describe('RateLimiter', () => {
   });
 });
 
+describe('RateLimiter counts from answers too', () => {
+  it('lets no call leave before the one two places earlier was answered a second ago (slow first request)', () => {
+    let now = 0;
+    const limiter = new RateLimiter(2, 10, () => now);
+    const wait = () => limiter.waitMs();
+    expect(wait()).toBe(0);
+    void limiter.acquire(); // sent at 0, reaches the server late, answered at 300
+    now = 300;
+    limiter.answered();
+    expect(wait()).toBe(210); // the spacing alone
+    now = 510;
+    void limiter.acquire();
+    now = 530;
+    limiter.answered();
+    // Spacing would allow 1020; the first answer (300) says not before 1310.
+    expect(wait()).toBe(1310 - 530);
+  });
+
+  it('a limiter for a new process first waits one window (the previous run may have just called)', () => {
+    const now = 5_000;
+    const limiter = new RateLimiter(2, 10, () => now, { assumeRecentCalls: true });
+    expect(limiter.waitMs()).toBe(1010);
+    expect(new RateLimiter(2, 10, () => now).waitMs()).toBe(0);
+  });
+});
+
 describe('backoff and deadline', () => {
   it('grows exponentially up to the cap, with jitter below it', () => {
     expect(backoffDelayMs(0, 100, 1000, () => 1)).toBe(100);

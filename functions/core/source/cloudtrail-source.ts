@@ -131,7 +131,9 @@ export class CloudTrailSource {
 /**
  * Takes the rate-limit slot as the request leaves: after the SDK has serialised and signed it,
  * just before the HTTP handler. Time spent (or stalled) in between can then only delay the
- * request, never bunch it with the next one, so the limiter needs only a small margin.
+ * request, never bunch it with the next one, so the limiter needs only a small margin. The
+ * answer is reported back too, so no call leaves before the one `rate` places earlier was answered
+ * a second ago (see RateLimiter.answered).
  */
 export const LOOKUP_RATE_LIMIT_MIDDLEWARE = 'lookupEventsRateLimit';
 
@@ -139,7 +141,11 @@ function pacedBy(limiter: RateLimiter, command: LookupEventsCommand): LookupEven
   command.middlewareStack.add(
     (next) => async (args) => {
       await limiter.acquire();
-      return next(args);
+      try {
+        return await next(args);
+      } finally {
+        limiter.answered();
+      }
     },
     { step: 'deserialize', priority: 'low', name: LOOKUP_RATE_LIMIT_MIDDLEWARE },
   );
