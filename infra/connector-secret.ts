@@ -2,33 +2,25 @@
  * The connector secret (SPEC.md, "The connector secret"): created with a placeholder that
  * the operator overwrites with `put-secret-value`, or an existing one imported by ARN.
  */
-import { Aws, SecretValue } from 'aws-cdk-lib';
+import { Aws, SecretValue, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag';
-
-/**
- * What the created secret holds until the operator replaces it. Deliberately constant (no
- * context, no region): CloudFormation rewrites the secret value whenever this template value
- * changes, which would overwrite the real connector on the next deploy.
- */
-export const PLACEHOLDER_CONNECTOR = {
-  connectorName: 'REPLACE_ME',
-  awsAccessKeyId: 'REPLACE_ME',
-  awsSecretAccessKey: 'REPLACE_ME',
-  awsRegion: 'REPLACE_ME',
-  dnif: { url: 'https://REPLACE_ME/events', token: 'REPLACE_ME' },
-} as const;
+import { PLACEHOLDER_CONNECTOR } from '../functions/core/contract';
+import { acknowledge } from './acknowledge';
 
 export interface ConnectorSecretProps {
+  /** Use this secret construct as it is. */
+  readonly existingSecret?: secretsmanager.ISecret;
   /** Import this secret (complete or partial ARN) instead of creating one. */
   readonly secretArn?: string;
   /** Customer managed key of the imported secret, if any. */
   readonly secretKmsKeyArn?: string;
   /** Name of the created secret. */
   readonly secretName: string;
+  /** Appended to the statement ids, so several connectors' statements can share a policy. */
+  readonly sidSuffix?: string;
 }
 
 /** A complete ARN ends in the 6-character suffix Secrets Manager appends to the name. */
@@ -44,10 +36,19 @@ export class ConnectorSecret extends Construct {
   private readonly policyArn: string;
   /** Region of the secret: kms:ViaService names the Secrets Manager endpoint there. */
   private readonly secretRegion: string;
+  private readonly sidSuffix: string;
 
   constructor(scope: Construct, id: string, props: ConnectorSecretProps) {
     super(scope, id);
+    this.sidSuffix = props.sidSuffix ?? '';
 
+    if (props.existingSecret) {
+      this.secret = props.existingSecret;
+      this.policyArn = props.existingSecret.secretFullArn ?? `${props.existingSecret.secretArn}-??????`;
+      this.keyArn = props.existingSecret.encryptionKey?.keyArn ?? props.secretKmsKeyArn;
+      this.secretRegion = Stack.of(props.existingSecret).region;
+      return;
+    }
     if (props.secretArn) {
       const complete = isCompleteSecretArn(props.secretArn);
       this.secret = complete
@@ -91,7 +92,7 @@ export class ConnectorSecret extends Construct {
   readStatements(): iam.PolicyStatement[] {
     const statements = [
       new iam.PolicyStatement({
-        sid: 'ReadConnectorSecret',
+        sid: `ReadConnectorSecret${this.sidSuffix}`,
         actions: ['secretsmanager:GetSecretValue'],
         resources: [this.policyArn],
       }),
@@ -99,7 +100,7 @@ export class ConnectorSecret extends Construct {
     if (this.keyArn) {
       statements.push(
         new iam.PolicyStatement({
-          sid: 'DecryptConnectorSecret',
+          sid: `DecryptConnectorSecret${this.sidSuffix}`,
           actions: ['kms:Decrypt'],
           resources: [this.keyArn],
           conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.secretRegion}.amazonaws.com` } },

@@ -2,7 +2,7 @@
  * Alarms (to one SNS topic) and a dashboard over the forwarder's EMF metrics and the
  * Lambda, queue and schedule metrics around it. docs/deploy.md has a runbook line per alarm.
  */
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,32 +11,48 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { FORWARDER_SERVICE, ForwarderMetricName, METRICS_NAMESPACE } from './names';
-import { acknowledge } from './nag';
+import { CONNECTOR_DIMENSION, FORWARDER_SERVICE, type ForwarderMetricName, METRICS_NAMESPACE, type TrailFileMetricName } from '../functions/core/contract';
+import { acknowledge } from './acknowledge';
+
+/** A connector the alarms watch on its own. */
+export interface MonitoredConnector {
+  readonly name: string;
+  /** Set for a named connector: its metrics carry the `connector` dimension, its alarms its name. */
+  readonly dimension?: string;
+  readonly scheduleMinutes: number;
+}
 
 export interface MonitoringProps {
   readonly forwarder: lambda.IFunction;
   readonly testConnection: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
+  /** The shortest interval of any connector: the forwarder function runs at least this often. */
   readonly scheduleMinutes: number;
+  readonly connectors: MonitoredConnector[];
   readonly lagAlarmSeconds: number;
   /** Alarm when a run delivered an event more than this long after its EventTime. */
   readonly deliveryDelayAlarmSeconds?: number;
   readonly noEventsAlarmHours?: number;
   readonly alarmEmail?: string;
   readonly alarmTopicArn?: string;
+  readonly existingAlarmTopic?: sns.ITopic;
+  /** Prefix of alarm and dashboard names. */
+  readonly namePrefix: string;
 }
 
-/** One of the forwarder's own metrics, as Powertools publishes it. */
-export function forwarderMetric(name: ForwarderMetricName, statistic: string, period: Duration): cloudwatch.Metric {
+/** One of the forwarder's own metrics, as Powertools publishes it: all connectors, or one. */
+export function forwarderMetric(name: ForwarderMetricName | TrailFileMetricName, statistic: string, period: Duration, connector?: string): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
-    dimensionsMap: { service: FORWARDER_SERVICE },
+    dimensionsMap: connector ? { service: FORWARDER_SERVICE, [CONNECTOR_DIMENSION]: connector } : { service: FORWARDER_SERVICE },
     statistic,
     period,
   });
 }
+
+/** The alarm period for a schedule: one run per period, never under 5 minutes. */
+const periodFor = (scheduleMinutes: number) => Duration.minutes(Math.max(5, scheduleMinutes));
 
 export class Monitoring extends Construct {
   readonly topic: sns.ITopic;
@@ -47,8 +63,9 @@ export class Monitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
-    this.alarmPrefix = Stack.of(this).stackName;
-    this.topic = props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : this.createTopic();
+    this.alarmPrefix = props.namePrefix;
+    this.topic =
+      props.existingAlarmTopic ?? (props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : this.createTopic());
     if (props.alarmEmail) {
       const subscription = new sns.Subscription(this, 'AlarmEmail', {
         topic: this.topic,
@@ -65,7 +82,7 @@ export class Monitoring extends Construct {
 
     // One period per run, never under 5 minutes: a longer interval would leave empty periods
     // between runs, and the Lambda metrics are smoother over 5.
-    const period = Duration.minutes(Math.max(5, props.scheduleMinutes));
+    const period = periodFor(props.scheduleMinutes);
     const { forwarder, testConnection, deadLetterQueue: dlq } = props;
 
     const sum = { statistic: 'Sum', period };
@@ -80,45 +97,61 @@ export class Monitoring extends Construct {
       evaluationPeriods: 3,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
-    this.alarm('LagHigh', `The oldest undelivered CloudTrail event is more than ${props.lagAlarmSeconds} s old.`,
-      forwarderMetric('LagSeconds', 'Maximum', period), {
-        threshold: props.lagAlarmSeconds,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 2,
-      });
-    this.alarm('SinkErrors', 'Delivery to DNIF failed in 3 consecutive periods.', forwarderMetric('SinkErrors', 'Sum', period), {
-      threshold: 1,
-      evaluationPeriods: 3,
-    });
     this.alarm('DeadLetters', 'A forwarder run or its schedule delivery was dropped into the dead-letter queue.',
       dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }), { threshold: 1 });
     this.alarm('TestConnectionErrors', 'The test-connection function crashed (a failed check is a 4xx/5xx answer, not an error).',
       testConnection.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }), { threshold: 1 });
+    for (const c of props.connectors) this.addConnectorAlarms(c, props);
+
+    const dashboardName = `${props.namePrefix}-${Aws.REGION}`;
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName, defaultInterval: Duration.days(1) });
+    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`;
+    this.addWidgets(props, period);
+  }
+
+  /**
+   * Lag, delivery and (optionally) silence, per connector: one connector failing shows as its
+   * own alarm while the others stay green. The one-connector form keeps the plain alarm names.
+   */
+  private addConnectorAlarms(c: MonitoredConnector, props: MonitoringProps): void {
+    const period = periodFor(c.scheduleMinutes);
+    const id = (alarm: string) => (c.dimension ? `${c.dimension}-${alarm}` : alarm);
+    const of = c.dimension ? ` (connector ${c.dimension})` : '';
+    const metric = (name: ForwarderMetricName, statistic: string, p = period) => forwarderMetric(name, statistic, p, c.dimension);
+    this.alarm(id('LagHigh'), `The oldest undelivered CloudTrail event${of} is more than ${props.lagAlarmSeconds} s old.`,
+      metric('LagSeconds', 'Maximum'), {
+        threshold: props.lagAlarmSeconds,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 2,
+      }, 'LagHigh');
+    this.alarm(id('SinkErrors'), `Delivery to DNIF${of} failed in 3 consecutive periods.`, metric('SinkErrors', 'Sum'), {
+      threshold: 1,
+      evaluationPeriods: 3,
+    }, 'SinkErrors');
+    if (c.dimension) {
+      // Lambda's Errors counts every connector's runs; this one is the connector's own.
+      this.alarm(id('RunsFailed'), `A forwarder run${of} failed.`, metric('RunsFailed', 'Sum'), { threshold: 1 }, 'ForwarderErrors');
+    }
     if (props.deliveryDelayAlarmSeconds) {
-      this.alarm('DeliveryDelayHigh', `Runs delivered events more than ${props.deliveryDelayAlarmSeconds} s after their EventTime in 2 periods.`,
-        forwarderMetric('DeliveryDelaySeconds', 'Maximum', period), {
+      this.alarm(id('DeliveryDelayHigh'), `Runs${of} delivered events more than ${props.deliveryDelayAlarmSeconds} s after their EventTime in 2 periods.`,
+        metric('DeliveryDelaySeconds', 'Maximum'), {
           threshold: props.deliveryDelayAlarmSeconds,
           comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
           evaluationPeriods: 2,
           // A run that delivered nothing reports no delay: quiet is not late.
           treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        });
+        }, 'DeliveryDelayHigh');
     }
     if (props.noEventsAlarmHours) {
-      this.alarm('NoEventsForwarded', `No CloudTrail event was forwarded for ${props.noEventsAlarmHours} h.`,
-        forwarderMetric('EventsForwarded', 'Sum', Duration.hours(1)), {
+      this.alarm(id('NoEventsForwarded'), `No CloudTrail event${of} was forwarded for ${props.noEventsAlarmHours} h.`,
+        metric('EventsForwarded', 'Sum', Duration.hours(1)), {
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods: props.noEventsAlarmHours,
           // No data means no runs or nothing forwarded: both are what this alarm is for.
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        });
+        }, 'NoEventsForwarded');
     }
-
-    const dashboardName = `${Stack.of(this).stackName}-${Aws.REGION}`;
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName, defaultInterval: Duration.days(1) });
-    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`;
-    this.addWidgets(props, period);
   }
 
   private createTopic(): sns.Topic {
@@ -156,16 +189,19 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  private alarm(
+  /** An alarm on the topic with its runbook pointer (the trail-file source and the audit add theirs through it). */
+  alarm(
     id: string,
     what: string,
-    metric: cloudwatch.Metric,
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
     options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number },
+    runbook = id,
+    runbookFile = 'docs/deploy.md',
   ): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     const alarm = metric.createAlarm(this, id, {
       alarmName: `${this.alarmPrefix}-${id}`,
-      alarmDescription: `${what} Runbook: docs/deploy.md, "${id}".`,
+      alarmDescription: `${what} Runbook: ${runbookFile}, "${runbook}".`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...options,
@@ -195,19 +231,8 @@ export class Monitoring extends Construct {
       graph('Lag (s, max across regions)', [forwarderMetric('LagSeconds', 'Maximum', period)], {
         leftAnnotations: [{ value: props.lagAlarmSeconds, label: 'LagHigh alarm', color: cloudwatch.Color.RED }],
       }),
-      graph('Sink errors and CloudTrail throttling', [appSum('SinkErrors'), appSum('Throttles')]),
-    );
-    this.dashboard.addWidgets(
-      graph('Run duration (ms)', [forwarderMetric('RunDuration', 'Maximum', period), forwarderMetric('RunDuration', 'Average', period)]),
-      graph('Forwarder Lambda', [
-        forwarder.metricInvocations({ statistic: 'Sum' }),
-        forwarder.metricErrors({ statistic: 'Sum' }),
-        forwarder.metricThrottles({ statistic: 'Sum' }),
-        forwarder.metric('ConcurrentExecutions', { statistic: 'Maximum' }),
-      ]),
-      graph('Forwarder Lambda duration (ms)', [
-        forwarder.metricDuration({ statistic: 'Maximum' }),
-        forwarder.metricDuration({ statistic: 'p50' }),
+      graph('Failed runs, sink errors, CloudTrail throttling, unconfigured connectors', [
+        appSum('RunsFailed'), appSum('SinkErrors'), appSum('Throttles'), appSum('ConnectorNotConfigured'),
       ]),
     );
     this.dashboard.addWidgets(
@@ -221,6 +246,28 @@ export class Monitoring extends Construct {
       graph('Re-read window (s); LookupEvents budget and calls per 1,000 events', [forwarderMetric('RereadWindowSeconds', 'Minimum', period)], {
         right: [forwarderMetric('LookupBudgetCalls', 'Minimum', period), forwarderMetric('LookupCallsPer1000Events', 'Average', period)],
       }),
+    );
+    const named = props.connectors.filter((c) => c.dimension);
+    if (named.length) {
+      const each = (name: ForwarderMetricName, statistic: string) => named.map((c) => forwarderMetric(name, statistic, period, c.dimension).with({ label: `${c.dimension} ${name}` }));
+      this.dashboard.addWidgets(
+        graph('Events forwarded, by connector', each('EventsForwarded', 'Sum')),
+        graph('Lag (s), by connector', each('LagSeconds', 'Maximum')),
+        graph('Failed runs and sink errors, by connector', [...each('RunsFailed', 'Sum'), ...each('SinkErrors', 'Sum')]),
+      );
+    }
+    this.dashboard.addWidgets(
+      graph('Run duration (ms)', [forwarderMetric('RunDuration', 'Maximum', period), forwarderMetric('RunDuration', 'Average', period)]),
+      graph('Forwarder Lambda', [
+        forwarder.metricInvocations({ statistic: 'Sum' }),
+        forwarder.metricErrors({ statistic: 'Sum' }),
+        forwarder.metricThrottles({ statistic: 'Sum' }),
+        forwarder.metric('ConcurrentExecutions', { statistic: 'Maximum' }),
+      ]),
+      graph('Forwarder Lambda duration (ms)', [
+        forwarder.metricDuration({ statistic: 'Maximum' }),
+        forwarder.metricDuration({ statistic: 'p50' }),
+      ]),
     );
     this.dashboard.addWidgets(
       graph('Dead-letter queue', [

@@ -22,11 +22,3 @@ export function nagPacks(scope: IConstruct): NagPack[] {
 export function addNagChecks(app: IConstruct): void {
   Validations.of(app).addPlugins(...nagPacks(app));
 }
-
-/**
- * Acknowledge one finding on the CloudFormation resource behind `scope` (an L2's default
- * child), not on the whole subtree, so it cannot silence the same rule on a sibling.
- */
-export function acknowledge(scope: IConstruct, id: string, reason: string): void {
-  Validations.of(scope.node.defaultChild ?? scope).acknowledge({ id, reason });
-}

@@ -1,6 +1,10 @@
 /** The IAM statements the two functions need beyond their logs, tracing and secret. */
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 
 /**
  * LookupEvents, used when the connector has no keys of its own (the function's role is the
@@ -31,11 +35,59 @@ export function checkpointStatement(table: dynamodb.ITable): iam.PolicyStatement
   });
 }
 
-/** The connector's `roleArn`, when the operator named it at deploy time. */
-export function assumeRoleStatement(roleArn: string): iam.PolicyStatement {
+/** A given table's customer managed key, used through DynamoDB only (no wildcard actions). */
+export function tableKeyStatement(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'CheckpointTableKey',
+    actions: ['kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:DescribeKey'],
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `dynamodb.${Aws.REGION}.amazonaws.com` } },
+  });
+}
+
+/** The connectors' `roleArn`s, when the operator named them at deploy time. */
+export function assumeRoleStatement(roleArns: string[]): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'AssumeConnectorRole',
     actions: ['sts:AssumeRole'],
-    resources: [roleArn],
+    resources: roleArns,
   });
+}
+
+/**
+ * What a caller of the test-connection URL (AWS_IAM auth) needs, the one place it is written
+ * (docs/deploy.md shows it, and a test keeps the two equal): lambda:InvokeFunctionUrl on the
+ * function, and — for function URLs created since October 2025 — lambda:InvokeFunction, but
+ * only when invoked through a function URL, so the grant cannot call the function directly.
+ */
+export function functionUrlCallerStatements(functionArn: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'CallTestConnectionUrl',
+      actions: ['lambda:InvokeFunctionUrl'],
+      resources: [functionArn],
+      conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+    }),
+    new iam.PolicyStatement({
+      sid: 'InvokeTestConnectionViaUrlOnly',
+      actions: ['lambda:InvokeFunction'],
+      resources: [functionArn],
+      conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+    }),
+  ];
+}
+
+/**
+ * The on-failure destination with only sqs:SendMessage: lambda-destinations' SqsDestination
+ * grants GetQueueAttributes and GetQueueUrl as well, which Lambda does not need.
+ */
+export function sendMessageOnlyTo(queue: sqs.IQueue): lambda.IDestination {
+  return {
+    bind: (_scope, fn) => {
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ sid: 'SendFailedRunsToDlq', actions: ['sqs:SendMessage'], resources: [queue.queueArn] }),
+      );
+      return { destination: queue.queueArn };
+    },
+  };
 }

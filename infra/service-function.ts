@@ -1,31 +1,37 @@
 /**
  * A Lambda function the way this project runs them: Node.js 22 on arm64, bundled locally by
- * esbuild, its own role with no managed policy, its own log group, X-Ray on.
+ * esbuild (or pre-bundled in the npm package: lambda-code.ts), its own role with no managed
+ * policy, its own log group, X-Ray on, optionally in a VPC.
  */
 import * as path from 'path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledge } from './nag';
+import { LAMBDA_ENTRIES, prebuiltCodeDir, type LambdaName } from './lambda-code';
+import { acknowledge } from './acknowledge';
 
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
 export interface ServiceFunctionProps {
-  /** Handler file, relative to the repository root; it exports `handler`. */
-  readonly entry: string;
+  /** Which handler (lambda-code.ts); it exports `handler`. */
+  readonly code: LambdaName;
   readonly description: string;
   readonly memorySize: number;
   readonly timeout: Duration;
   readonly reservedConcurrentExecutions: number;
   readonly logRetentionDays: number;
   readonly environment: Record<string, string>;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 export class ServiceFunction extends Construct {
-  readonly fn: NodejsFunction;
+  readonly fn: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
 
@@ -46,9 +52,7 @@ export class ServiceFunction extends Construct {
     });
     this.logGroup.grantWrite(this.role);
 
-    this.fn = new NodejsFunction(this, 'Function', {
-      entry: path.join(REPO_ROOT, props.entry),
-      handler: 'handler',
+    const common: lambda.FunctionOptions & { runtime: lambda.Runtime } = {
       description: props.description,
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
@@ -59,23 +63,45 @@ export class ServiceFunction extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
-      projectRoot: REPO_ROOT,
-      depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
-      bundling: {
-        format: OutputFormat.CJS,
-        target: 'node22',
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
-        logLevel: LogLevel.WARNING,
-        // The AWS SDK v3 clients are bundled, not taken from the runtime: the function then runs
-        // the exact versions package-lock.json pins and the tests ran, and a runtime SDK update
-        // cannot change its behaviour. esbuild tree-shakes and minifies them, so the cold-start
-        // cost is small. Nothing else is external: everything the code imports is in the zip.
-        bundleAwsSDK: true,
-        externalModules: [],
-      },
-    });
+      vpc: props.vpc,
+      vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
+      securityGroups: props.vpc ? props.securityGroups : undefined,
+    };
+    const prebuilt = prebuiltCodeDir(props.code);
+    this.fn = prebuilt
+      ? new lambda.Function(this, 'Function', { ...common, code: lambda.Code.fromAsset(prebuilt), handler: 'index.handler' })
+      : new NodejsFunction(this, 'Function', {
+          ...common,
+          entry: path.join(REPO_ROOT, LAMBDA_ENTRIES[props.code]),
+          handler: 'handler',
+          projectRoot: REPO_ROOT,
+          depsLockFilePath: path.join(REPO_ROOT, 'package-lock.json'),
+          bundling: {
+            format: OutputFormat.CJS,
+            target: 'node22',
+            minify: true,
+            sourceMap: true,
+            sourcesContent: false,
+            logLevel: LogLevel.WARNING,
+            // The AWS SDK v3 clients are bundled, not taken from the runtime: the function then runs
+            // the exact versions package-lock.json pins and the tests ran, and a runtime SDK update
+            // cannot change its behaviour. esbuild tree-shakes and minifies them, so the cold-start
+            // cost is small. Nothing else is external: everything the code imports is in the zip.
+            bundleAwsSDK: true,
+            externalModules: [],
+          },
+        });
+    if (props.vpc) {
+      // In a VPC Lambda manages network interfaces with the role: the permissions
+      // AWSLambdaVPCAccessExecutionRole grants, without the managed policy (AwsSolutions-IAM4).
+      this.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'VpcNetworkInterfaces',
+          actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+          resources: ['*'],
+        }),
+      );
+    }
 
     // Tracing: ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords to the default policy.
     const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
@@ -84,7 +110,9 @@ export class ServiceFunction extends Construct {
         defaultPolicy,
         'AwsSolutions-IAM5[Resource::*]',
         'Only xray:PutTraceSegments and xray:PutTelemetryRecords use Resource "*": X-Ray defines no resource ' +
-          'types for them, so they cannot be scoped. Every other statement in this policy names its resource.',
+          'types for them, so they cannot be scoped' +
+          (props.vpc ? '; in a VPC also the ec2 network-interface actions Lambda needs, which AWS documents with Resource "*"' : '') +
+          '. Every other statement in this policy names its resource.',
       );
     }
     acknowledge(

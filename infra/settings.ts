@@ -1,61 +1,192 @@
 /**
- * Stack options: the props a caller may give, their defaults and their checks. The same
- * options come from `cdk -c name=value` through `optionsFromContext` (infra/app.ts).
+ * The construct's options in one table: each one's kind, default and check. Props
+ * (cloudtrail-to-dnif-props.ts) are checked against it, and `cdk -c name=value` is read
+ * through it (optionsFromContext), so a typo'd key or a bad value stops the synth with one line.
+ * Numeric bounds of the function settings come from the contract (functions/core/contract.ts).
  */
-import { DEFAULTS } from '../functions/core/config';
+import { CONNECTOR_NAME_PATTERN, NUMBER_SETTINGS, readNumber, REGION_PATTERN } from '../functions/core/contract';
+import type { CloudTrailToDnifOptions, CloudTrailToDnifProps, ConnectorOptions, ConnectorProps } from './cloudtrail-to-dnif-props';
 
-export type FunctionUrlAuth = 'AWS_IAM' | 'NONE';
+export class OptionError extends Error {
+  constructor(option: string, problem: string) {
+    super(`Option ${option} ${problem}`);
+    this.name = 'OptionError';
+  }
+}
 
-export interface ForwarderOptions {
-  /** Minutes between forwarder runs (1-60). @default 5 */
-  readonly scheduleMinutes?: number;
-  /** Regions the function's own role may call LookupEvents in (aws:RequestedRegion). @default any region */
+/** Values CloudWatch Logs accepts for a retention period. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+type Spec =
+  | { kind: 'number'; min: number; max: number; default?: number; oneOf?: readonly number[] }
+  | { kind: 'string'; pattern?: RegExp; what?: string; oneOf?: readonly string[] }
+  | { kind: 'list'; pattern: RegExp; what: string }
+  | { kind: 'connectors' };
+
+const arn = (service: string, resource: string) => new RegExp(`^arn:aws[a-z-]*:${service}:${resource}$`);
+const fromContract = (s: { min: number; max: number; default: number }): Spec => ({ kind: 'number', min: s.min, max: s.max, default: s.default });
+
+/** Options a connector may set for itself; the same names at the top level are the defaults. */
+const CONNECTOR_SPECS = {
+  source: { kind: 'string', oneOf: ['lookup-events', 's3'] },
+  scheduleMinutes: { kind: 'number', min: 1, max: 60, default: 5 },
+  regions: { kind: 'list', pattern: REGION_PATTERN, what: 'AWS region codes such as us-east-1' },
+  secretArn: { kind: 'string', pattern: arn('secretsmanager', '[a-z0-9-]+:\\d{12}:secret:[\\w/+=.@-]+'), what: 'a Secrets Manager secret ARN' },
+  secretKmsKeyArn: { kind: 'string', pattern: arn('kms', '[a-z0-9-]+:\\d{12}:key/[\\w-]+'), what: 'a KMS key ARN (arn:...:key/<id>)' },
+  secretName: { kind: 'string', pattern: /^[\w/+=.@-]{1,512}$/, what: 'a Secrets Manager secret name' },
+  roleArn: { kind: 'string', pattern: arn('iam', ':\\d{12}:role/[\\w/+=,.@-]+'), what: 'an IAM role ARN' },
+} as const satisfies Record<string, Spec>;
+
+/** Every option, by the name it has in props and in `-c name=value`. */
+export const OPTION_SPECS = {
+  ...CONNECTOR_SPECS,
+  connectors: { kind: 'connectors' },
+  memorySize: { kind: 'number', min: 128, max: 10240, default: 512 },
+  logRetentionDays: { kind: 'number', min: 1, max: 3653, default: 365, oneOf: LOG_RETENTION_DAYS },
+  functionUrlAuth: { kind: 'string', oneOf: ['AWS_IAM', 'NONE'] },
+  alarmEmail: { kind: 'string', pattern: /^[^@\s]+@[^@\s]+\.[^@\s]+$/, what: 'an e-mail address' },
+  alarmTopicArn: { kind: 'string', pattern: arn('sns', '[a-z0-9-]+:\\d{12}:[\\w-]+'), what: 'an SNS topic ARN' },
+  noEventsAlarmHours: { kind: 'number', min: 1, max: 24 },
+  lagAlarmSeconds: { kind: 'number', min: 60, max: 7 * 86400, default: 1800 },
+  deliveryDelayAlarmSeconds: { kind: 'number', min: 60, max: 86400 },
+  latenessSeconds: fromContract(NUMBER_SETTINGS.latenessSeconds),
+  backfillSeconds: fromContract(NUMBER_SETTINGS.backfillSeconds),
+  batchMaxEvents: fromContract(NUMBER_SETTINGS.batchMaxEvents),
+  batchMaxBytes: fromContract(NUMBER_SETTINGS.batchMaxBytes),
+} as const satisfies Record<string, Spec>;
+
+export type OptionName = keyof typeof OPTION_SPECS;
+
+/** Connector fields beyond the shared options. */
+const CONNECTOR_OWN_FIELDS = ['name'] as const;
+
+/** Checks one value against its option; returns it (numbers as numbers) or throws OptionError. */
+export function checkOption(option: string, spec: Spec, value: unknown): unknown {
+  if (value === undefined) return undefined;
+  switch (spec.kind) {
+    case 'number': {
+      const read = typeof value === 'number' || typeof value === 'string' ? readNumber(value, spec) : undefined;
+      if (!read || 'problem' in read) throw new OptionError(option, `must be a whole number from ${spec.min} to ${spec.max}, got ${JSON.stringify(value)}`);
+      if (spec.oneOf && !spec.oneOf.includes(read.value)) throw new OptionError(option, `must be one of ${spec.oneOf.join(', ')}, got ${read.value}`);
+      return read.value;
+    }
+    case 'string': {
+      if (typeof value !== 'string') throw new OptionError(option, `must be a string, got ${JSON.stringify(value)}`);
+      if (spec.oneOf && !spec.oneOf.includes(value)) throw new OptionError(option, `must be ${spec.oneOf.join(' or ')}, got "${value}"`);
+      if (spec.pattern && !spec.pattern.test(value)) throw new OptionError(option, `must be ${spec.what}, got "${value}"`);
+      return value;
+    }
+    case 'list': {
+      if (!Array.isArray(value)) throw new OptionError(option, `must be a list of ${spec.what}`);
+      for (const v of value) if (typeof v !== 'string' || !spec.pattern.test(v)) throw new OptionError(option, `must be ${spec.what}, got "${String(v)}"`);
+      return value.length ? value : undefined;
+    }
+    case 'connectors':
+      if (!Array.isArray(value)) throw new OptionError(option, 'must be a list of connectors ([{ "name": ..., "secretArn": ... }])');
+      return value;
+  }
+}
+
+/** Checks every option given (not the connectors' own fields: see resolveConnectors). */
+export function checkOptions(o: CloudTrailToDnifOptions): void {
+  for (const [name, spec] of Object.entries(OPTION_SPECS)) checkOption(name, spec, (o as Record<string, unknown>)[name]);
+}
+
+/** Checks one connector of `connectors` (index i); unknown fields get a "did you mean". */
+export function checkConnector(c: ConnectorOptions, i: number): void {
+  const where = (field: string) => `connectors[${i}].${field}`;
+  if (typeof c !== 'object' || c === null) throw new OptionError(`connectors[${i}]`, 'must be an object with a name');
+  const known = [...CONNECTOR_OWN_FIELDS, ...Object.keys(CONNECTOR_SPECS), 'existingSecret'];
+  for (const key of Object.keys(c)) {
+    if (!known.includes(key)) throw new OptionError(where(key), `is not a connector option${didYouMean(key, known)}`);
+  }
+  for (const [name, spec] of Object.entries(CONNECTOR_SPECS)) checkOption(where(name), spec, (c as unknown as Record<string, unknown>)[name]);
+}
+
+/**
+ * Reads `-c name=value` (strings) or JSON context (numbers, arrays) into options. `connectors`
+ * is JSON (a string on the command line, an array in cdk.json). Every key of `context` must be
+ * an option, `stackName`, or CDK's own; anything else stops with a "did you mean".
+ */
+export function optionsFromContext(context: Record<string, unknown>): CloudTrailToDnifOptions {
+  for (const key of Object.keys(context)) {
+    if (isCdkContextKey(key) || key === 'stackName' || key in OPTION_SPECS) continue;
+    throw new OptionError(key, `is not an option of this app${didYouMean(key, [...Object.keys(OPTION_SPECS), 'stackName'])} (docs/deploy.md, "Options")`);
+  }
+  const options: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(OPTION_SPECS)) {
+    let v = context[name];
+    if (v === undefined || v === null || v === '') continue;
+    if (typeof v === 'string') v = v.trim();
+    if (spec.kind === 'list' && typeof v === 'string') v = v.split(',').map((s) => s.trim()).filter(Boolean);
+    if (spec.kind === 'connectors' && typeof v === 'string') {
+      try {
+        v = JSON.parse(v);
+      } catch {
+        throw new OptionError(name, `must be JSON, e.g. '[{"name":"prod","secretArn":"arn:..."}]'`);
+      }
+    }
+    options[name] = checkOption(name, spec, v);
+  }
+  return options as CloudTrailToDnifOptions;
+}
+
+/**
+ * Context keys CDK itself or its tooling sets: feature flags (`@aws-cdk/...`), `aws:cdk:*`, the
+ * cached lookups of cdk.context.json (`availability-zones:account=...`), cdk-nag's, the CLI's.
+ */
+export function isCdkContextKey(key: string): boolean {
+  return key.includes(':') || key.startsWith('@') || key.startsWith('cdk') || key.startsWith('aws-cdk') || CDK_PLAIN_KEYS.has(key);
+}
+const CDK_PLAIN_KEYS = new Set(['assetMetadata', 'pathMetadata', 'versionReporting', 'acknowledged-issue-numbers', 'bundling-stacks']);
+
+/** ` (did you mean "x"?)` for the nearest known name within two edits, else ''. */
+export function didYouMean(given: string, known: readonly string[]): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const k of known) {
+    const d = editDistance(given.toLowerCase(), k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best ? ` (did you mean "${best}"?)` : '';
+}
+
+function editDistance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    row = next;
+  }
+  return row[b.length];
+}
+
+/** One connector with its defaults applied. */
+export interface ResolvedConnector {
+  readonly name: string;
+  readonly source: 'lookup-events' | 's3';
+  readonly scheduleMinutes: number;
   readonly regions?: string[];
-  /** Use this existing connector secret (complete or partial ARN) instead of creating one. */
-  readonly secretArn?: string;
-  /** KMS key ARN of the imported secret, if it is a customer managed key (grants kms:Decrypt). */
-  readonly secretKmsKeyArn?: string;
-  /** Name of the secret the stack creates. @default `<stackName>/connector` */
-  readonly secretName?: string;
-  /** A role the connector assumes (`roleArn` in the secret); grants sts:AssumeRole on exactly it. */
   readonly roleArn?: string;
-  /** Forwarder memory (MB). @default 512 */
-  readonly memorySize?: number;
-  /** Days to keep both functions' logs. @default 365 */
-  readonly logRetentionDays?: number;
-  /** Test-connection URL auth; NONE makes it public and must be asked for. @default AWS_IAM */
-  readonly functionUrlAuth?: FunctionUrlAuth;
-  /** Subscribe this address to the alarm topic. */
-  readonly alarmEmail?: string;
-  /** Send alarms to this existing topic instead of creating one. */
-  readonly alarmTopicArn?: string;
-  /** Alarm when no event was forwarded for this many hours (1-24). @default no alarm */
-  readonly noEventsAlarmHours?: number;
-  /** Alarm when LagSeconds stays above this. @default 1800 */
-  readonly lagAlarmSeconds?: number;
-  /** Alarm when DeliveryDelaySeconds (EventTime → DNIF 2xx, a run's largest) stays above this (60-86400). @default no alarm */
-  readonly deliveryDelayAlarmSeconds?: number;
-  /** SPEC env LATENESS_SECONDS. @default 900 */
-  readonly latenessSeconds?: number;
-  /** SPEC env BACKFILL_SECONDS. @default 3600 */
-  readonly backfillSeconds?: number;
-  /** SPEC env BATCH_MAX_EVENTS. @default 500 */
-  readonly batchMaxEvents?: number;
-  /** SPEC env BATCH_MAX_BYTES. @default 1000000 */
-  readonly batchMaxBytes?: number;
+  readonly secretArn?: string;
+  readonly secretKmsKeyArn?: string;
+  readonly secretName?: string;
+  readonly existingSecret?: ConnectorProps['existingSecret'];
+  /**
+   * The one-connector form (no `connectors`): its resources keep the construct ids of the
+   * single-connector stack, and its schedule sends the plain scheduled event (SECRET_ID).
+   */
+  readonly implicit: boolean;
 }
 
 /** Every option with its default applied and checked. */
 export interface Settings {
-  readonly scheduleMinutes: number;
-  readonly regions?: string[];
-  readonly secretArn?: string;
-  readonly secretKmsKeyArn?: string;
-  readonly secretName?: string;
-  readonly roleArn?: string;
+  readonly connectors: ResolvedConnector[];
   readonly memorySize: number;
   readonly logRetentionDays: number;
-  readonly functionUrlAuth: FunctionUrlAuth;
+  readonly functionUrlAuth: 'AWS_IAM' | 'NONE';
   readonly alarmEmail?: string;
   readonly alarmTopicArn?: string;
   readonly noEventsAlarmHours?: number;
@@ -67,120 +198,82 @@ export interface Settings {
   readonly batchMaxBytes: number;
 }
 
-/** Values CloudWatch Logs accepts for a retention period. */
-export const LOG_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
-const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
-const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+$/;
-const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
-const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w/+=,.@-]+$/;
-const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/;
-const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
-const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-
-export class OptionError extends Error {
-  constructor(option: string, problem: string) {
-    super(`Option ${option} ${problem}`);
-    this.name = 'OptionError';
-  }
-}
-
-function int(option: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < min || n > max) throw new OptionError(option, `must be a whole number from ${min} to ${max}, got ${n}`);
-  return n;
-}
-
-function matching(option: string, value: string | undefined, pattern: RegExp, what: string): string | undefined {
-  if (value !== undefined && !pattern.test(value)) throw new OptionError(option, `must be ${what}, got "${value}"`);
-  return value;
-}
+/** The name the one-connector form's connector goes by (it adds no `connector` dimension). */
+export const IMPLICIT_CONNECTOR = 'default';
 
 /** Apply defaults and check every option; throws OptionError naming the first bad one. */
-export function resolveSettings(o: ForwarderOptions): Settings {
-  if (o.functionUrlAuth !== undefined && o.functionUrlAuth !== 'AWS_IAM' && o.functionUrlAuth !== 'NONE') {
-    throw new OptionError('functionUrlAuth', `must be AWS_IAM or NONE, got "${String(o.functionUrlAuth)}"`);
-  }
-  if (o.secretArn && o.secretName) {
-    throw new OptionError('secretName', 'names the secret this stack creates; with secretArn it creates none, so give only one');
-  }
-  if (o.secretKmsKeyArn && !o.secretArn) {
-    throw new OptionError('secretKmsKeyArn', 'is for an imported secret (secretArn); the created secret uses the stack key');
-  }
-  const regions = o.regions?.length ? o.regions : undefined;
-  for (const r of regions ?? []) matching('regions', r, REGION, 'AWS region codes such as us-east-1');
-  const logRetentionDays = int('logRetentionDays', o.logRetentionDays, 365, 1, 3653);
-  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-    throw new OptionError('logRetentionDays', `must be one of ${LOG_RETENTION_DAYS.join(', ')}, got ${logRetentionDays}`);
-  }
-  return {
-    // An interval above an hour leaves events waiting in Event history for no gain; 60 also keeps
-    // every alarm's period x evaluation periods within CloudWatch's one-day limit.
-    scheduleMinutes: int('scheduleMinutes', o.scheduleMinutes, 5, 1, 60),
-    regions,
-    secretArn: matching('secretArn', o.secretArn, SECRET_ARN, 'a Secrets Manager secret ARN'),
-    secretKmsKeyArn: matching('secretKmsKeyArn', o.secretKmsKeyArn, KMS_KEY_ARN, 'a KMS key ARN (arn:...:key/<id>)'),
-    secretName: matching('secretName', o.secretName, SECRET_NAME, 'a Secrets Manager secret name'),
-    roleArn: matching('roleArn', o.roleArn, ROLE_ARN, 'an IAM role ARN'),
-    memorySize: int('memorySize', o.memorySize, 512, 128, 10240),
-    logRetentionDays,
-    functionUrlAuth: o.functionUrlAuth ?? 'AWS_IAM',
-    alarmEmail: matching('alarmEmail', o.alarmEmail, EMAIL, 'an e-mail address'),
-    alarmTopicArn: matching('alarmTopicArn', o.alarmTopicArn, TOPIC_ARN, 'an SNS topic ARN'),
-    noEventsAlarmHours: o.noEventsAlarmHours === undefined ? undefined : int('noEventsAlarmHours', o.noEventsAlarmHours, 0, 1, 24),
-    lagAlarmSeconds: int('lagAlarmSeconds', o.lagAlarmSeconds, 1800, 60, 7 * 86400),
-    deliveryDelayAlarmSeconds:
-      o.deliveryDelayAlarmSeconds === undefined ? undefined : int('deliveryDelayAlarmSeconds', o.deliveryDelayAlarmSeconds, 0, 60, 86400),
-    // Same bounds as functions/core/config.ts, so a bad value fails at synth, not at run time.
-    latenessSeconds: int('latenessSeconds', o.latenessSeconds, DEFAULTS.latenessSeconds, 0, 90 * 86400),
-    backfillSeconds: int('backfillSeconds', o.backfillSeconds, DEFAULTS.backfillSeconds, 0, 90 * 86400),
-    batchMaxEvents: int('batchMaxEvents', o.batchMaxEvents, DEFAULTS.batchMaxEvents, 1, 100_000),
-    batchMaxBytes: int('batchMaxBytes', o.batchMaxBytes, DEFAULTS.batchMaxBytes, 1024, 100_000_000),
+export function resolveSettings(o: CloudTrailToDnifProps): Settings {
+  checkOptions(o);
+  const d = <K extends keyof typeof OPTION_SPECS>(k: K): number => {
+    const spec = OPTION_SPECS[k] as { default?: number };
+    return (checkOption(k, OPTION_SPECS[k], (o as Record<string, unknown>)[k]) as number | undefined) ?? (spec.default as number);
   };
-}
+  const num = (k: keyof typeof OPTION_SPECS) => checkOption(k, OPTION_SPECS[k], (o as Record<string, unknown>)[k]) as number | undefined;
+  const resolve = (c: ConnectorProps, implicit: boolean, where: (f: string) => string): ResolvedConnector => {
+    if (c.secretArn && c.secretName) {
+      throw new OptionError(where('secretName'), 'names the secret this stack creates; with secretArn it creates none, so give only one');
+    }
+    if (c.secretKmsKeyArn && !c.secretArn) {
+      throw new OptionError(where('secretKmsKeyArn'), 'is for an imported secret (secretArn); the created secret uses its own key');
+    }
+    if (c.existingSecret && (c.secretArn || c.secretName)) {
+      throw new OptionError(where('existingSecret'), 'is the secret itself: give it, or secretArn/secretName, not both');
+    }
+    const source = c.source ?? o.source ?? 'lookup-events';
+    if (source === 's3') {
+      // Extension point: the trail-file source (infra/s3-source.ts) plugs in here and in
+      // CloudTrailToDnif.addConnector.
+      throw new OptionError(where('source'), '"s3" is not available yet: the trail-file source is being built; use "lookup-events"');
+    }
+    return {
+      name: c.name,
+      source,
+      scheduleMinutes: (checkOption(where('scheduleMinutes'), OPTION_SPECS.scheduleMinutes, c.scheduleMinutes) as number | undefined) ?? d('scheduleMinutes'),
+      regions: c.regions?.length ? c.regions : o.regions?.length ? o.regions : undefined,
+      roleArn: c.roleArn ?? o.roleArn,
+      secretArn: c.secretArn,
+      secretKmsKeyArn: c.secretKmsKeyArn,
+      secretName: c.secretName,
+      existingSecret: c.existingSecret,
+      implicit,
+    };
+  };
 
-/** Reads `-c name=value` (strings) or JSON context (numbers, arrays) into options. */
-export function optionsFromContext(get: (key: string) => unknown): ForwarderOptions {
-  const str = (key: string): string | undefined => {
-    const v = get(key);
-    if (v === undefined || v === null || v === '') return undefined;
-    if (typeof v !== 'string' && typeof v !== 'number') throw new OptionError(key, 'must be a string');
-    return String(v).trim();
-  };
-  const num = (key: string): number | undefined => {
-    const v = str(key);
-    if (v === undefined) return undefined;
-    if (!/^\d+$/.test(v)) throw new OptionError(key, `must be a whole number, got "${v}"`);
-    return Number(v);
-  };
-  const list = (key: string): string[] | undefined => {
-    const v = get(key);
-    if (Array.isArray(v)) return v.map(String);
-    return str(key)
-      ?.split(',')
-      .map((s) => s.trim())
-      .filter(Boolean);
-  };
+  let connectors: ResolvedConnector[];
+  if (o.connectors) {
+    for (const key of ['secretArn', 'secretName', 'secretKmsKeyArn', 'existingSecret'] as const) {
+      if (o[key] !== undefined) throw new OptionError(key, 'is for the one-connector form; with connectors, give each connector its own');
+    }
+    if (o.connectors.length === 0) throw new OptionError('connectors', 'must list at least one connector');
+    const seen = new Set<string>();
+    connectors = o.connectors.map((c, i) => {
+      checkConnector(c, i);
+      if (typeof c.name !== 'string' || !CONNECTOR_NAME_PATTERN.test(c.name)) {
+        throw new OptionError(`connectors[${i}].name`, `must be 1-64 letters, digits, "-" or "_", got ${JSON.stringify(c.name)}`);
+      }
+      // Names become statement ids and output ids (letters and digits only): those must differ too.
+      const key = c.name.replace(/[^A-Za-z0-9]/g, '').toLowerCase();
+      if (seen.has(key)) throw new OptionError(`connectors[${i}].name`, `"${c.name}" is used twice (names must differ in more than case, "-" and "_")`);
+      seen.add(key);
+      return resolve(c, false, (f) => `connectors[${i}].${f}`);
+    });
+  } else {
+    connectors = [resolve({ ...o, name: IMPLICIT_CONNECTOR }, true, (f) => f)];
+  }
+
   return {
-    scheduleMinutes: num('scheduleMinutes'),
-    regions: list('regions'),
-    secretArn: str('secretArn'),
-    secretKmsKeyArn: str('secretKmsKeyArn'),
-    secretName: str('secretName'),
-    roleArn: str('roleArn'),
-    memorySize: num('memorySize'),
-    logRetentionDays: num('logRetentionDays'),
-    functionUrlAuth: str('functionUrlAuth') as FunctionUrlAuth | undefined,
-    alarmEmail: str('alarmEmail'),
-    alarmTopicArn: str('alarmTopicArn'),
+    connectors,
+    memorySize: d('memorySize'),
+    logRetentionDays: d('logRetentionDays'),
+    functionUrlAuth: o.functionUrlAuth ?? 'AWS_IAM',
+    alarmEmail: o.alarmEmail,
+    alarmTopicArn: o.alarmTopicArn,
     noEventsAlarmHours: num('noEventsAlarmHours'),
-    lagAlarmSeconds: num('lagAlarmSeconds'),
+    lagAlarmSeconds: d('lagAlarmSeconds'),
     deliveryDelayAlarmSeconds: num('deliveryDelayAlarmSeconds'),
-    latenessSeconds: num('latenessSeconds'),
-    backfillSeconds: num('backfillSeconds'),
-    batchMaxEvents: num('batchMaxEvents'),
-    batchMaxBytes: num('batchMaxBytes'),
+    latenessSeconds: d('latenessSeconds'),
+    backfillSeconds: d('backfillSeconds'),
+    batchMaxEvents: d('batchMaxEvents'),
+    batchMaxBytes: d('batchMaxBytes'),
   };
 }

@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=cold,cpu,rss,throughput,freshness,cut-short] [-- --regions=1,2,4]
+ * npm run bench [-- --quick] [-- --only=cold,cpu,rss,throughput,freshness,cut-short,audit] [-- --regions=1,2,4] [-- --audit-grid=100,4,24]
  *                [-- --per-region=N] [-- --events-per-hour=N] [-- --warm-throughput] [-- --cpu-at-limit] [-- --profile]
  *                [-- --fresh-rates=5,20,80] [-- --fresh-intervals=8] [-- --compress=20]
  *
@@ -26,6 +26,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startStandIns } from '../standins';
+import { auditBench, auditGridFrom, type AuditBenchResult } from './bench/audit';
 import { REPO_ROOT, WORK_DIR } from './bench/bundle';
 import { calibrate, type Calibration } from './bench/calibrate';
 import { coldStart, type ColdStart } from './bench/cold-start';
@@ -62,6 +63,8 @@ export interface Results {
   dynamodb?: DynamoDbFigures;
   freshness?: FreshnessRun[];
   cutShort?: CutShortRun;
+  /** The trail audit's cost (scripts/bench/audit.ts). */
+  audit?: AuditBenchResult;
   table: Row[];
 }
 
@@ -124,6 +127,8 @@ async function main(): Promise<void> {
     results.coldStart = await coldStart();
   }
 
+  if (runs('audit')) results.audit = await auditBench(auditGridFrom(flag('audit-grid'), QUICK), say);
+
   if (!['cpu', 'rss', 'throughput', 'freshness', 'cut-short'].some(runs)) return void (await finish(results));
   await buildWorker();
   const s = await startStandIns({ region: 'us-east-1' });
@@ -174,7 +179,7 @@ async function finish(results: Results): Promise<void> {
   results.durationSeconds = round((Date.now() - t0) / 1000);
   results.machine.loadAverageAtEnd = os.loadavg().map((n) => round(n, 2));
   results.table = rows(results);
-  const file = QUICK || ONLY || PROFILE || WARM_THROUGHPUT || CPU_AT_LIMIT || flag('per-region') || flag('events-per-hour') || flag('regions') || flag('fresh-rates') || flag('compress') ? path.join(WORK_DIR, 'results-quick.json') : path.join(REPO_ROOT, 'bench', 'results.json');
+  const file = QUICK || ONLY || PROFILE || WARM_THROUGHPUT || CPU_AT_LIMIT || flag('per-region') || flag('events-per-hour') || flag('regions') || flag('fresh-rates') || flag('compress') || flag('audit-grid') ? path.join(WORK_DIR, 'results-quick.json') : path.join(REPO_ROOT, 'bench', 'results.json');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${markdownTable(results.table)}\n\n`);

@@ -9,6 +9,7 @@
  * instead of every 5 minutes. Exits non-zero if anything was lost or delivered twice.
  */
 import './quiet-env';
+import { demoS3 } from './demo-s3';
 import type { ForwarderSummary } from '../functions/forwarder/forward';
 import { handler as forwarder } from '../functions/forwarder/handler';
 import { handler as testConnection } from '../functions/test-connection/handler';
@@ -64,6 +65,12 @@ async function main(): Promise<number> {
 
     // 3. The schedule: run the forwarder until every late event is past its lateness window.
     console.log(bold('Scheduled runs'));
+    console.log(
+      `  Time is compressed: a run every ${RUN_EVERY_MS / 1000} s (deployed: every 5 min) and events may arrive up to ` +
+        `${LATENESS_SECONDS} s late (deployed: LATENESS_SECONDS=900).`,
+    );
+    console.log('  dup skipped = events this run read again but had already delivered (kept out of DNIF);');
+    console.log('  lag s = age of the oldest event not yet delivered, in seconds (LagSeconds on the dashboard).');
     console.log(`  ${pad('run', 5)}${pad('forwarded', 11)}${pad('dup skipped', 13)}${pad('pages', 7)}${pad('checkpoint', 12)}${pad('lag s', 7)}DNIF has`);
     const lastDue = Math.max(...late.map((r) => Date.parse(r.eventTime))) + LATENESS_SECONDS * 1000;
     const summaries: ForwarderSummary[] = [];
@@ -115,7 +122,9 @@ async function showTestConnection(label: string, event: ReturnType<typeof urlEve
   for (const check of body.checks) console.log(`    ${check.ok ? 'ok  ' : 'FAIL'} ${pad(check.name, 22)} ${pad(check.code, 18)} ${check.message}`);
 }
 
-main().then(
+// `npm run demo -- --source s3`: the trail-file source instead (scripts/demo-s3.ts).
+const source = process.argv.find((a, i, all) => all[i - 1] === '--source' || a.startsWith('--source='))?.replace('--source=', '');
+(source === 's3' ? demoS3() : main()).then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);

@@ -1,7 +1,10 @@
 /**
  * Settings from the environment (SPEC.md, "Environment"). Read once per cold start;
- * a bad value fails fast with an error naming the variable.
+ * a bad value fails fast with an error naming the variable. Names, defaults and bounds are
+ * the contract's (contract.ts), which the CDK construct checks its options against too.
  */
+import { ENV, NUMBER_SETTINGS, readNumber, type NumberSetting } from './contract';
+
 export class ConfigError extends Error {
   constructor(readonly variable: string, problem: string) {
     super(`Environment variable ${variable} ${problem}`);
@@ -36,52 +39,83 @@ function required(env: Env, name: string): string {
   return v;
 }
 
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
-  const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
-  return n;
+/** The setting's value from the environment, its default when unset or empty. */
+export function numberFromEnv(env: Env, setting: NumberSetting): number {
+  const raw = env[setting.env];
+  if (raw === undefined || raw.trim() === '') return setting.default;
+  const read = readNumber(raw, setting);
+  if ('problem' in read) throw new ConfigError(setting.env, read.problem);
+  return read.value;
 }
 
-function decimal(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(name, `must be a number between ${min} and ${max}, got "${raw}"`);
-  return n;
-}
-
-export const DEFAULTS = {
-  latenessSeconds: 900,
-  backfillSeconds: 3600,
-  settleSeconds: 300,
-  batchMaxEvents: 500,
-  batchMaxBytes: 1_000_000,
-  secretMaxAgeSeconds: 300,
-  deadlineReserveMs: 15_000,
-  lookupRatePerSecond: 2,
-} as const;
+/** Each setting's default (the contract's NUMBER_SETTINGS). */
+export const DEFAULTS = Object.fromEntries(Object.entries(NUMBER_SETTINGS).map(([k, v]) => [k, v.default])) as {
+  readonly [K in keyof typeof NUMBER_SETTINGS]: (typeof NUMBER_SETTINGS)[K]['default'];
+};
 
 /** Settings both Lambdas share: where the connector lives. */
 export function loadSecretId(env: Env = process.env): string {
-  return required(env, 'SECRET_ID');
+  return required(env, ENV.secretId);
+}
+
+/**
+ * The secret of a named connector (CONNECTOR_SECRET_IDS, set by a stack with `connectors`), or
+ * undefined when the stack has no connector by that name.
+ */
+export function connectorSecretId(name: string, env: Env = process.env): string | undefined {
+  const raw = env[ENV.connectorSecretIds]?.trim();
+  if (!raw) return undefined;
+  let ids: unknown;
+  try {
+    ids = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(ENV.connectorSecretIds, 'must be a JSON object of connector name to secret ARN');
+  }
+  const id = (ids as Record<string, unknown> | null)?.[name];
+  return typeof id === 'string' && Object.prototype.hasOwnProperty.call(ids, name) ? id : undefined;
 }
 
 export function loadForwarderConfig(env: Env = process.env): ForwarderConfig {
-  const latenessSeconds = integer(env, 'LATENESS_SECONDS', DEFAULTS.latenessSeconds, 0, 90 * 86400);
+  const n = (setting: NumberSetting) => numberFromEnv(env, setting);
+  const latenessSeconds = n(NUMBER_SETTINGS.latenessSeconds);
   return {
     secretId: loadSecretId(env),
-    checkpointTable: required(env, 'CHECKPOINT_TABLE'),
+    checkpointTable: required(env, ENV.checkpointTable),
     latenessSeconds,
-    // LookupEvents only reaches 90 days back.
-    backfillSeconds: integer(env, 'BACKFILL_SECONDS', DEFAULTS.backfillSeconds, 0, 90 * 86400),
-    settleSeconds: Math.min(latenessSeconds, integer(env, 'SETTLE_SECONDS', DEFAULTS.settleSeconds, 0, 86400)),
-    batchMaxEvents: integer(env, 'BATCH_MAX_EVENTS', DEFAULTS.batchMaxEvents, 1, 100_000),
-    batchMaxBytes: integer(env, 'BATCH_MAX_BYTES', DEFAULTS.batchMaxBytes, 1024, 100_000_000),
-    secretMaxAgeSeconds: integer(env, 'SECRET_MAX_AGE_SECONDS', DEFAULTS.secretMaxAgeSeconds, 0, 86400),
-    deadlineReserveMs: integer(env, 'DEADLINE_RESERVE_MS', DEFAULTS.deadlineReserveMs, 0, 600_000),
-    lookupRatePerSecond: decimal(env, 'LOOKUP_RATE_PER_SECOND', DEFAULTS.lookupRatePerSecond, 0.1, 2),
+    backfillSeconds: n(NUMBER_SETTINGS.backfillSeconds),
+    settleSeconds: Math.min(latenessSeconds, n(NUMBER_SETTINGS.settleSeconds)),
+    batchMaxEvents: n(NUMBER_SETTINGS.batchMaxEvents),
+    batchMaxBytes: n(NUMBER_SETTINGS.batchMaxBytes),
+    secretMaxAgeSeconds: n(NUMBER_SETTINGS.secretMaxAgeSeconds),
+    deadlineReserveMs: n(NUMBER_SETTINGS.deadlineReserveMs),
+    lookupRatePerSecond: n(NUMBER_SETTINGS.lookupRatePerSecond),
+  };
+}
+
+/** The S3 trail-file forwarder (SPEC.md, "Second source"). */
+export interface S3ForwarderConfig {
+  secretId: string;
+  checkpointTable: string;
+  batchMaxEvents: number;
+  batchMaxBytes: number;
+  secretMaxAgeSeconds: number;
+  deadlineReserveMs: number;
+  /** How long a DNIF outage may last before its messages are left to reach the dead-letter queue. */
+  outageToleranceHours: number;
+  /** The first delay (s) of work handed back during a DNIF outage; it doubles up to 900 s. */
+  outageBackoffSeconds: number;
+}
+
+export function loadS3ForwarderConfig(env: Env = process.env): S3ForwarderConfig {
+  const n = (setting: NumberSetting) => numberFromEnv(env, setting);
+  return {
+    secretId: loadSecretId(env),
+    checkpointTable: required(env, ENV.checkpointTable),
+    batchMaxEvents: n(NUMBER_SETTINGS.batchMaxEvents),
+    batchMaxBytes: n(NUMBER_SETTINGS.batchMaxBytes),
+    secretMaxAgeSeconds: n(NUMBER_SETTINGS.secretMaxAgeSeconds),
+    deadlineReserveMs: n(NUMBER_SETTINGS.deadlineReserveMs),
+    outageToleranceHours: n(NUMBER_SETTINGS.outageToleranceHours),
+    outageBackoffSeconds: n(NUMBER_SETTINGS.outageBackoffSeconds),
   };
 }

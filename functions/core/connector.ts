@@ -11,6 +11,7 @@
 // no locale: English is imported by name (a namespace would reach all ~40) and passed to the parse.
 import * as z from 'zod/mini';
 import { en } from 'zod/locales';
+import { REGION_PATTERN } from './contract';
 import { dnifUrlProblem, HEADER_NAME, headerProblems, headerValueProblem, isShowableKeyName, plainSyslogProblem } from './transport-rules';
 
 /** One broken rule of the connector, by dotted field path. */
@@ -32,8 +33,6 @@ export class ConnectorValidationError extends Error {
   }
 }
 
-// Partitions aws, aws-cn, aws-us-gov, aws-iso*: us-east-1, cn-north-1, us-gov-west-1, us-isob-east-1.
-const REGION_PATTERN = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 const region = z
   .string()
   .check(z.regex(REGION_PATTERN, 'must be an AWS region code such as us-east-1 (lower case, no spaces)'));

@@ -15,4 +15,6 @@ export interface SourceEvent {
   resources?: { ResourceType?: string; ResourceName?: string }[];
   /** The CloudTrail record as a JSON string (may be malformed; the sink copes). */
   cloudTrailEvent?: string;
+  /** `cloudTrailEvent` already parsed (trail files parse each record once, for filters and metadata). */
+  record?: Record<string, unknown>;
 }

@@ -4,12 +4,13 @@
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { Connector, parseConnector } from './connector';
+import { isPlaceholderConnector } from './contract';
 import { secretScrubber } from './scrub';
 
 /** The secret could not be read (as opposed to read but invalid: ConnectorValidationError). */
 export class SecretReadError extends Error {
   constructor(
-    readonly code: 'SecretNotFound' | 'SecretAccessDenied' | 'SecretNotString' | 'SecretUnreadable',
+    readonly code: 'SecretNotFound' | 'SecretAccessDenied' | 'SecretNotString' | 'SecretUnreadable' | 'SecretPlaceholder',
     message: string,
   ) {
     super(message);
@@ -42,6 +43,12 @@ export async function loadConnector(secretId: string, options: LoadConnectorOpti
   if (typeof value !== 'string') {
     throw new SecretReadError('SecretNotString', `Secret ${secretId} has no SecretString (a binary secret is not supported)`);
   }
+  if (isPlaceholderConnector(parsedOrUndefined(value))) {
+    throw new SecretReadError(
+      'SecretPlaceholder',
+      `Secret ${secretId} still holds the REPLACE_ME placeholder the stack created: put the connector JSON into it (docs/deploy.md, "Store the connector")`,
+    );
+  }
   try {
     const connector = parseConnector(value);
     // From now on no log line, summary or thrown error of this process shows its secrets.
@@ -55,6 +62,14 @@ export async function loadConnector(secretId: string, options: LoadConnectorOpti
       secretScrubber.add([value]);
     }
     throw err;
+  }
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -5,7 +5,8 @@
  * time bound, answer (SPEC.md, "Test connection"; docs/test-connection.md).
  */
 import type { Context, LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
-import { ConfigError, loadSecretId } from '../core/config';
+import { connectorSecretId, loadSecretId, numberFromEnv } from '../core/config';
+import { NUMBER_SETTINGS } from '../core/contract';
 import { parseConnector, type Connector } from '../core/connector';
 import { logger } from '../core/logger';
 import { loadConnector } from '../core/secret';
@@ -20,8 +21,9 @@ import {
   regionsCheck,
   type CheckResult,
 } from './checks';
-import { classifyConnectorError, unknownFailure } from './error-codes';
+import { classifyConnectorError, DNIF, unknownFailure, type Failure } from './error-codes';
 import { parseRequest } from './request';
+import { trailChecks, trailSettingsFrom } from './s3-checks';
 import { buildResponse } from './response';
 import { Scrubber } from '../core/scrub';
 import { withTimeout } from './timeout';
@@ -33,20 +35,15 @@ export interface TestConnectionSettings {
   checkTimeoutMs: number;
 }
 
-export const DEFAULT_SETTINGS: TestConnectionSettings = { budgetMs: 8_000, checkTimeoutMs: 5_000 };
-
-function whole(env: Record<string, string | undefined>, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const n = Number(raw);
-  if (!/^\d+$/.test(raw) || n < 100 || n > 60_000) throw new ConfigError(name, `must be a whole number of milliseconds between 100 and 60000, got "${raw}"`);
-  return n;
-}
+export const DEFAULT_SETTINGS: TestConnectionSettings = {
+  budgetMs: NUMBER_SETTINGS.testConnectionBudgetMs.default,
+  checkTimeoutMs: NUMBER_SETTINGS.testConnectionCheckTimeoutMs.default,
+};
 
 /** Optional TEST_CONNECTION_BUDGET_MS and TEST_CONNECTION_CHECK_TIMEOUT_MS. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): TestConnectionSettings {
-  const budgetMs = whole(env, 'TEST_CONNECTION_BUDGET_MS', DEFAULT_SETTINGS.budgetMs);
-  return { budgetMs, checkTimeoutMs: Math.min(budgetMs, whole(env, 'TEST_CONNECTION_CHECK_TIMEOUT_MS', DEFAULT_SETTINGS.checkTimeoutMs)) };
+  const budgetMs = numberFromEnv(env, NUMBER_SETTINGS.testConnectionBudgetMs);
+  return { budgetMs, checkTimeoutMs: Math.min(budgetMs, numberFromEnv(env, NUMBER_SETTINGS.testConnectionCheckTimeoutMs)) };
 }
 
 type UrlResult = LambdaFunctionURLResult & { statusCode: number; headers: Record<string, string>; body: string };
@@ -106,7 +103,7 @@ export const handler = async (event: LambdaFunctionURLEvent, context?: Context):
 
 /** The first check: the stored secret (GET) or the candidate in the body (POST), read and validated. */
 async function readConnector(
-  request: { kind: 'stored' } | { kind: 'candidate'; connector: unknown },
+  request: { kind: 'stored'; connector?: string } | { kind: 'candidate'; connector: unknown },
   scrubber: Scrubber,
   timeoutMs: number,
 ): Promise<{ check: CheckResult; connector?: Connector }> {
@@ -125,7 +122,12 @@ async function readConnector(
   }
   let secretId: string | undefined;
   try {
-    secretId = loadSecretId();
+    if (request.connector !== undefined) {
+      secretId = connectorSecretId(request.connector);
+      if (!secretId) return { check: failedCheck('secret', unknownConnector(request.connector), {}, took()) };
+    } else {
+      secretId = loadSecretId();
+    }
     const id = secretId;
     // Always read afresh: the user may just have saved a new value.
     const connector = await withTimeout(timeoutMs, () => loadConnector(id, { maxAgeSeconds: 0, forceFetch: true }));
@@ -143,10 +145,23 @@ async function runChecks(connector: Connector, timeoutMs: number): Promise<Check
     : connector.syslog
       ? dnifSyslogCheck(connector.syslog, timeoutMs, connector.name)
       : undefined;
-  const [credentials, cloudTrail, dnifResult] = await Promise.all([
+  // SOURCE=s3: the trail's bucket, newest file and queue instead of LookupEvents (s3-checks.ts).
+  const trail = trailSettingsFrom();
+  const [credentials, source, dnifResult] = await Promise.all([
     awsCredentialsCheck(connector, timeoutMs),
-    Promise.all(connector.regions.map((region) => cloudTrailCheck(connector, region, timeoutMs))),
+    trail ? trailChecks(connector, trail, timeoutMs) : Promise.all(connector.regions.map((region) => cloudTrailCheck(connector, region, timeoutMs))),
     dnif,
   ]);
-  return [credentials, regionsCheck(connector, cloudTrail), ...cloudTrail, ...(dnifResult ? [dnifResult] : [])];
+  return [credentials, ...(trail ? source : [regionsCheck(connector, source), ...source]), ...(dnifResult ? [dnifResult] : [])];
+}
+
+/** `?connector=<name>` names no connector of this stack. */
+function unknownConnector(name: string): Failure {
+  return {
+    code: 'BadRequest',
+    message: `This stack has no connector named "${name.slice(0, 64)}"`,
+    hint: 'Use a name from the stack\'s connectors option, or leave out ?connector= to test the default connector.',
+    dnifMessage: DNIF.configuration,
+    field: 'connector',
+  };
 }

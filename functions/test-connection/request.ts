@@ -9,7 +9,8 @@ import { DNIF, type Failure } from './error-codes';
 export const MAX_BODY_BYTES = 64 * 1024;
 
 export type TestRequest =
-  | { kind: 'stored' }
+  /** `connector`: the `?connector=<name>` of a stack with many connectors; absent = SECRET_ID. */
+  | { kind: 'stored'; connector?: string }
   | { kind: 'candidate'; connector: unknown }
   | { kind: 'invalid'; httpStatus: 400 | 405; failure: Failure; allow?: string };
 
@@ -23,7 +24,10 @@ const BODY_HINT = 'POST the connector JSON (the same document as the secret) as 
 
 export function parseRequest(event: Partial<LambdaFunctionURLEvent>): TestRequest {
   const method = (event.requestContext?.http?.method ?? '').toUpperCase();
-  if (method === 'GET') return { kind: 'stored' };
+  if (method === 'GET') {
+    const connector = event.queryStringParameters?.connector?.trim();
+    return connector ? { kind: 'stored', connector } : { kind: 'stored' };
+  }
   if (method !== 'POST') {
     return {
       kind: 'invalid',

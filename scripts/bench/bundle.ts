@@ -8,23 +8,15 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
+import { ESBUILD_OPTIONS } from '../../infra/lambda-code';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const WORK_DIR = path.join(REPO_ROOT, '.bench'); // git-ignored
 
-/** The options of infra/service-function.ts, as CDK passes them to esbuild. */
-const STACK_OPTIONS = {
-  bundle: true,
-  platform: 'node',
-  target: 'node22',
-  format: 'cjs',
-  minify: true,
-  sourcemap: true,
-  sourcesContent: false,
-  logLevel: 'warning',
-} as const; // and external: [] (nothing left out)
+/** The options of infra/service-function.ts, as CDK passes them to esbuild (infra/lambda-code.ts). */
+const STACK_OPTIONS = ESBUILD_OPTIONS;
 
-/** The settings this file copies, as they read in the stack; a mismatch means the copy went stale. */
+/** The settings ESBUILD_OPTIONS copies, as they read in the stack; a mismatch means the copy went stale. */
 const EXPECTED_IN_STACK = ['format: OutputFormat.CJS', "target: 'node22'", 'minify: true', 'sourceMap: true', 'sourcesContent: false', 'bundleAwsSDK: true', 'externalModules: []'];
 
 export function stackOptionsDrift(): string[] {

@@ -38,10 +38,19 @@ describe('npx cdk synth', () => {
     fs.rmSync(r.out, { recursive: true, force: true });
   });
 
-  it('stops with a message naming a bad option', () => {
+  it('stops with one line naming a bad option, no stack trace', () => {
     const r = cdkSynth('scheduleMinutes=0');
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/Option scheduleMinutes must be a whole number from 1 to 60/);
+    expect(r.stderr).not.toMatch(/^\s+at /m);
+    fs.rmSync(r.out, { recursive: true, force: true });
+  });
+
+  it('rejects a typo\'d option with a did-you-mean instead of deploying the default', () => {
+    const r = cdkSynth('scheduleMinute=10');
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain('Option scheduleMinute is not an option of this app (did you mean "scheduleMinutes"?)');
+    expect(r.stderr).not.toMatch(/^\s+at /m);
     fs.rmSync(r.out, { recursive: true, force: true });
   });
 });

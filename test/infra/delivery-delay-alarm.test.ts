@@ -27,7 +27,7 @@ describe('DeliveryDelayHigh alarm', () => {
   });
 
   it('is read from context and bounded, the error naming the option', () => {
-    expect(optionsFromContext((k) => (k === 'deliveryDelayAlarmSeconds' ? '1200' : undefined)).deliveryDelayAlarmSeconds).toBe(1200);
+    expect(optionsFromContext({ deliveryDelayAlarmSeconds: '1200' }).deliveryDelayAlarmSeconds).toBe(1200);
     expect(resolveSettings({ deliveryDelayAlarmSeconds: 600 }).deliveryDelayAlarmSeconds).toBe(600);
     expect(() => resolveSettings({ deliveryDelayAlarmSeconds: 10 })).toThrow(OptionError);
     expect(() => resolveSettings({ deliveryDelayAlarmSeconds: 10 })).toThrow(/deliveryDelayAlarmSeconds/);

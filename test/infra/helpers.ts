@@ -2,7 +2,7 @@
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { ForwarderStack } from '../../infra/forwarder-stack';
-import { ForwarderOptions } from '../../infra/settings';
+import type { CloudTrailToDnifProps } from '../../infra/cloudtrail-to-dnif-props';
 
 export interface Built {
   app: App;
@@ -14,7 +14,7 @@ export interface Built {
  * A stack as `cdk synth` would build it from these options. Bundling (esbuild) is skipped
  * unless asked for: the template is the same, only the asset hash differs.
  */
-export function build(options: ForwarderOptions = {}, { bundle = false } = {}): Built {
+export function build(options: CloudTrailToDnifProps = {}, { bundle = false } = {}): Built {
   const app = new App({ context: bundle ? {} : { 'aws:cdk:bundling-stacks': [] } });
   const stack = new ForwarderStack(app, 'Test', options);
   return { app, stack, template: Template.fromStack(stack) };

@@ -1,7 +1,6 @@
 /** Alarms, their metrics and where they notify; the topic; the dashboard. */
 import { Template } from 'aws-cdk-lib/assertions';
-import { METRICS_NAMESPACE as CODE_NAMESPACE, MetricName } from '../../functions/core/metrics';
-import { FORWARDER_METRICS, METRICS_NAMESPACE } from '../../infra/names';
+import { FORWARDER_METRICS } from '../../functions/core/contract';
 import { build, logicalId, props } from './helpers';
 
 const { template } = build();
@@ -129,13 +128,6 @@ describe('alarm topic', () => {
     for (const alarm of Object.values(alarms(t))) expect(alarm.AlarmActions).toEqual([arn]);
     t.hasResourceProperties('AWS::SNS::Subscription', { TopicArn: arn, Protocol: 'email' });
     expect(t.findOutputs('AlarmTopicArn').AlarmTopicArn.Value).toBe(arn);
-  });
-});
-
-describe('metric names', () => {
-  it('are the ones the function code emits, in the same namespace', () => {
-    expect(Object.keys(FORWARDER_METRICS).sort()).toEqual(Object.values(MetricName).sort());
-    expect(METRICS_NAMESPACE).toBe(CODE_NAMESPACE);
   });
 });
 

@@ -29,7 +29,7 @@ function acknowledgements(root: IConstruct): Map<string, string> {
     for (const entry of c.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY) continue;
       for (const [id, reason] of Object.entries(entry.data as Record<string, string>)) {
-        out.set(`${id.replace(/^annotation::/i, '')} @ ${c.node.path.replace(/^Nag\//, '')}`, reason);
+        out.set(`${id.replace(/^annotation::/i, '')} @ ${c.node.path.replace(/^Nag\/(Default\/)?/, '')}`, reason);
       }
     }
   }
@@ -49,6 +49,7 @@ describe.each([
   ['default', {}],
   ['every option', FULL],
   ['imported secret and topic', { secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dnif', alarmTopicArn: 'arn:aws:sns:us-east-1:123456789012:ops' }],
+  ['two connectors, one secret created', { connectors: [{ name: 'prod' }, { name: 'audit', secretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:dnif' }], noEventsAlarmHours: 6 }],
 ])('%s stack', (_name, options: ForwarderStackProps) => {
   it('has no unacknowledged AwsSolutions or Serverless finding, error or warning', () => {
     expect(findings(appWith(options))).toEqual([]);

@@ -3,10 +3,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { isCompleteSecretArn } from '../../infra/connector-secret';
-import { OptionError, optionsFromContext, resolveSettings } from '../../infra/settings';
+import { OPTION_SPECS, OptionError, optionsFromContext, resolveSettings } from '../../infra/settings';
 import { build, props } from './helpers';
 
-const fromContext = (ctx: Record<string, unknown>) => optionsFromContext((key) => ctx[key]);
+const fromContext = (ctx: Record<string, unknown>) => optionsFromContext(ctx);
 
 describe('context parsing', () => {
   it('reads the documented -c options (all strings on the command line)', () => {
@@ -26,8 +26,10 @@ describe('context parsing', () => {
   });
 
   it('leaves unset and empty options to the defaults', () => {
-    expect(resolveSettings(fromContext({ memorySize: '' }))).toMatchObject({
-      scheduleMinutes: 5, memorySize: 512, functionUrlAuth: 'AWS_IAM', lagAlarmSeconds: 1800, logRetentionDays: 365,
+    const settings = resolveSettings(fromContext({ memorySize: '' }));
+    expect(settings.connectors).toMatchObject([{ scheduleMinutes: 5, implicit: true }]);
+    expect(settings).toMatchObject({
+      memorySize: 512, functionUrlAuth: 'AWS_IAM', lagAlarmSeconds: 1800, logRetentionDays: 365,
       latenessSeconds: 900, backfillSeconds: 3600, batchMaxEvents: 500, batchMaxBytes: 1_000_000,
     });
   });
@@ -39,8 +41,7 @@ describe('context parsing', () => {
 
 describe('docs/deploy.md', () => {
   it('documents every context option the app reads', () => {
-    const read: string[] = ['stackName']; // read by infra/app.ts
-    optionsFromContext((key) => void read.push(key));
+    const read: string[] = ['stackName', ...Object.keys(OPTION_SPECS)]; // stackName: read by infra/app.ts
     const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'deploy.md'), 'utf8');
     expect(read.filter((key) => !doc.includes(`| \`${key}\` |`))).toEqual([]);
   });
@@ -85,7 +86,7 @@ describe('function URL auth', () => {
     template.hasResourceProperties('AWS::Lambda::Permission', {
       Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE',
     });
-    Annotations.fromStack(stack).hasWarning('/Test/TestConnection/Function/FunctionUrl', Match.stringLikeRegexp('functionUrlAuth=NONE'));
+    Annotations.fromStack(stack).hasWarning('/Test/Default/TestConnection/Function/FunctionUrl', Match.stringLikeRegexp('functionUrlAuth=NONE'));
   });
 });
 

@@ -8,7 +8,7 @@ import * as path from 'path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { loadForwarderConfig, loadSecretId } from '../../functions/core/config';
 import { parseConnector } from '../../functions/core/connector';
-import { PLACEHOLDER_CONNECTOR } from '../../infra/connector-secret';
+import { PLACEHOLDER_CONNECTOR } from '../../functions/core/contract';
 import { build, logicalId, props } from './helpers';
 
 const { app, template } = build({}, { bundle: true });

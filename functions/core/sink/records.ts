@@ -12,6 +12,12 @@ export interface RecordContext {
   flatten: boolean;
   /** The largest serialised record a batch can carry. */
   maxRecordBytes: number;
+  /** Trail files: `dnifForwarder.source`; absent for LookupEvents, whose records stay as they were. */
+  source?: 'lookup-events' | 's3';
+  /** Trail files: the object the record came from (`dnifForwarder.s3`, the decoded key). */
+  s3?: { bucket: string; key: string };
+  /** Trail files: the account in the object key, for a record without `recipientAccountId`. */
+  keyAccountId?: string;
 }
 
 export interface OutgoingRecord {
@@ -19,6 +25,8 @@ export interface OutgoingRecord {
   eventTime: number;
   /** The serialised JSON record. */
   json: string;
+  /** Trail files: the record's index in its file, so progress can be recorded after a batch. */
+  position?: number;
   bytes: number;
   unparsed: boolean;
   truncated: boolean;
@@ -33,7 +41,7 @@ export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRec
   let record: Record<string, unknown>;
   let unparsed = false;
   try {
-    const parsed: unknown = JSON.parse(event.cloudTrailEvent ?? '');
+    const parsed: unknown = event.record ?? JSON.parse(event.cloudTrailEvent ?? '');
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
     record = parsed as Record<string, unknown>;
   } catch {
@@ -53,9 +61,11 @@ export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRec
     connectorName: ctx.connectorName,
     eventId: event.eventId,
     region: ctx.region,
-    accountId: accountIdOf(record),
+    accountId: ctx.keyAccountId === undefined ? accountIdOf(record) : stringField(record.recipientAccountId) ?? ctx.keyAccountId,
     forwardedAt: ctx.forwardedAt,
   };
+  if (ctx.source !== undefined) meta.source = ctx.source;
+  if (ctx.s3 !== undefined) meta.s3 = { bucket: ctx.s3.bucket, key: ctx.s3.key };
   if (unparsed) meta.parseError = 'CloudTrailEvent is not a JSON object; fields taken from LookupEvents';
 
   let json = unparsed ? serialise(record, meta, ctx.flatten) : withMeta(event.cloudTrailEvent as string, record, meta, ctx.flatten);
@@ -66,6 +76,8 @@ export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRec
   }
   return { eventId: event.eventId, eventTime: event.eventTime, json, bytes: Buffer.byteLength(json), unparsed, truncated };
 }
+
+const stringField = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 /**
  * The record within `maxBytes`, as CloudTrail's own log files cap large records: the bulkiest

@@ -1,0 +1,227 @@
+/**
+ * Cuts the `Records` array of a trail file (`{"Records":[{...},{...}]}`) into the text of each
+ * record as bytes arrive, holding no more than one record at a time: memory does not grow with
+ * the file. Each record's text goes on unchanged (records.ts appends `dnifForwarder` to it).
+ *
+ * Why not a streaming JSON library (stream-json and the like): they build every value token by
+ * token, several times slower than JSON.parse of the record text, and they would re-serialise
+ * what CloudTrail wrote. Cutting needs only the structure: strings, escapes and nesting depth.
+ * UTF-8 never puts a byte below 0x80 inside a multi-byte character, so scanning bytes is safe.
+ */
+
+/** The file is not a trail file's JSON (truncated, malformed, no `Records` array). */
+export class TrailJsonError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TrailJsonError';
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const COMMA = 0x2c;
+const COLON = 0x3a;
+
+const isSpace = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+const enum State {
+  Start,
+  /** Inside the top object, before a key, `,` or `}`. */
+  TopKey,
+  Key,
+  Colon,
+  Value,
+  /** Skipping the value of a key other than `Records`. */
+  SkipValue,
+  SkipPrimitive,
+  /** Inside `Records`, before a record, `,` or `]`. */
+  Array,
+  Record,
+  Done,
+}
+
+/** A single record larger than this is not CloudTrail's (it caps records far below). */
+export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+export class RecordsScanner {
+  private state = State.Start;
+  private depth = 0;
+  private inString = false;
+  private escaped = false;
+  private parts: Buffer[] = [];
+  private partBytes = 0;
+  private keyText = '';
+  private sawRecords = false;
+  /** Bytes seen so far, for error messages. */
+  private offset = 0;
+  private backslashChunk: Buffer | undefined;
+  private nextBackslash = -1;
+
+  /** Feeds the next chunk; returns the text of every record completed in it. */
+  push(chunk: Buffer): string[] {
+    const out: string[] = [];
+    let i = 0;
+    const n = chunk.length;
+    let recordStart = -1;
+    if (this.state === State.Record) recordStart = 0;
+    while (i < n) {
+      switch (this.state) {
+        case State.Record:
+        case State.SkipValue: {
+          if (this.inString) {
+            i = this.skipString(chunk, i);
+            if (!this.inString && this.depth === 0 && this.state === State.SkipValue) this.state = State.TopKey;
+            continue;
+          }
+          const b = chunk[i++];
+          if (b === QUOTE) this.inString = true;
+          else if (b === OPEN_BRACE || b === OPEN_BRACKET) this.depth++;
+          else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
+            if (--this.depth === 0) {
+              if (this.state === State.Record) {
+                out.push(this.finishRecord(chunk, recordStart, i));
+                recordStart = -1;
+                this.state = State.Array;
+              } else {
+                this.state = State.TopKey;
+              }
+            }
+          }
+          continue;
+        }
+        case State.Key: {
+          const q = chunk.indexOf(QUOTE, i);
+          const end = q < 0 ? n : q;
+          this.keyText += chunk.toString('latin1', i, end);
+          if (this.keyText.length > 256) throw this.error('a top-level key is implausibly long');
+          i = end;
+          if (q >= 0) {
+            i++;
+            this.state = State.Colon;
+          }
+          continue;
+        }
+        default:
+          break;
+      }
+      const b = chunk[i++];
+      if (isSpace(b)) continue;
+      switch (this.state) {
+        case State.Start:
+          if (b !== OPEN_BRACE) throw this.error('the file does not start with a JSON object');
+          this.state = State.TopKey;
+          break;
+        case State.TopKey:
+          if (b === QUOTE) {
+            this.keyText = '';
+            this.state = State.Key;
+          } else if (b === CLOSE_BRACE) {
+            if (!this.sawRecords) throw this.error('the file has no "Records" array');
+            this.state = State.Done;
+          } else if (b !== COMMA) throw this.error('unexpected character in the top-level object');
+          break;
+        case State.Colon:
+          if (b !== COLON) throw this.error('expected ":" after a top-level key');
+          this.state = State.Value;
+          break;
+        case State.Value:
+          if (this.keyText === 'Records') {
+            if (b !== OPEN_BRACKET) throw this.error('"Records" is not an array');
+            this.sawRecords = true;
+            this.state = State.Array;
+          } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
+            this.depth = 1;
+            this.state = State.SkipValue;
+          } else if (b === QUOTE) {
+            this.depth = 0;
+            this.inString = true;
+            this.state = State.SkipValue;
+          } else {
+            this.state = State.SkipPrimitive;
+          }
+          break;
+        case State.SkipPrimitive:
+          if (b === COMMA) this.state = State.TopKey;
+          else if (b === CLOSE_BRACE) {
+            if (!this.sawRecords) throw this.error('the file has no "Records" array');
+            this.state = State.Done;
+          }
+          break;
+        case State.Array:
+          if (b === OPEN_BRACE) {
+            this.depth = 1;
+            this.state = State.Record;
+            recordStart = i - 1;
+          } else if (b === CLOSE_BRACKET) this.state = State.TopKey;
+          else if (b !== COMMA) throw this.error('an element of "Records" is not an object');
+          break;
+        case State.Done:
+          throw this.error('text after the end of the JSON object');
+        default:
+          throw this.error('scanner in an unknown state');
+      }
+    }
+    if (this.state === State.Record && recordStart >= 0) this.keepPart(chunk.subarray(recordStart));
+    this.offset += n;
+    return out;
+  }
+
+  /** Call at the end of the stream: throws if the JSON stopped part way. */
+  end(): void {
+    if (this.state !== State.Done) throw this.error('the JSON ends part way (truncated file?)');
+  }
+
+  /** Moves past string content from `i`; leaves `inString` false after the closing quote. */
+  private skipString(chunk: Buffer, i: number): number {
+    const n = chunk.length;
+    if (this.escaped) {
+      this.escaped = false;
+      i++;
+    }
+    while (i < n) {
+      const q = chunk.indexOf(QUOTE, i);
+      // The next backslash is looked up once and reused until passed: scanning stays linear.
+      if (this.backslashChunk !== chunk || (this.nextBackslash >= 0 && this.nextBackslash < i)) {
+        this.backslashChunk = chunk;
+        this.nextBackslash = chunk.indexOf(BACKSLASH, i);
+      }
+      const bs = this.nextBackslash;
+      if (bs >= 0 && (q < 0 || bs < q)) {
+        if (bs + 1 >= n) {
+          this.escaped = true;
+          return n;
+        }
+        i = bs + 2;
+        continue;
+      }
+      if (q < 0) return n;
+      this.inString = false;
+      return q + 1;
+    }
+    return n;
+  }
+
+  private keepPart(part: Buffer): void {
+    this.partBytes += part.length;
+    if (this.partBytes > MAX_RECORD_BYTES) throw this.error(`a record is larger than ${MAX_RECORD_BYTES} bytes`);
+    // Copy: the chunk's memory may be reused by the stream.
+    this.parts.push(Buffer.from(part));
+  }
+
+  private finishRecord(chunk: Buffer, start: number, end: number): string {
+    const tail = chunk.subarray(Math.max(0, start), end);
+    if (this.parts.length === 0) return tail.toString('utf8');
+    const text = Buffer.concat([...this.parts, tail]).toString('utf8');
+    this.parts = [];
+    this.partBytes = 0;
+    return text;
+  }
+
+  private error(problem: string): TrailJsonError {
+    return new TrailJsonError(`Not a CloudTrail log file: ${problem} (near byte ${this.offset})`);
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * A child process for the S3 benchmark (scripts/bench-s3.ts): "the Lambda". Its own CPU time is
+ * what is measured, apart from the stand-ins in the parent.
+ *   { type: 'handler', events }  the real S3 forwarder handler on SQS events (message → DNIF 2xx)
+ *   { type: 'floor', files }     gunzip (if gzip) + JSON.parse + JSON.stringify of each record, nothing else
+ */
+import { readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import type { Context, SQSEvent } from 'aws-lambda';
+
+type Request = { type: 'handler'; events: SQSEvent[] } | { type: 'floor'; files: string[] };
+
+const context = (): Context =>
+  ({ awsRequestId: `bench-${Math.random()}`, functionName: 'bench', getRemainingTimeInMillis: ((end) => () => end - Date.now())(Date.now() + 900_000) }) as unknown as Context;
+
+async function run(req: Request): Promise<{ cpuMs: number; wallMs: number; events: number; failures: number }> {
+  if (req.type === 'floor') {
+    const bodies = req.files.map((f) => readFileSync(f));
+    const cpu = process.cpuUsage();
+    const start = Date.now();
+    let events = 0;
+    for (const body of bodies) {
+      const text = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body).toString('utf8') : body.toString('utf8');
+      for (const record of (JSON.parse(text) as { Records: unknown[] }).Records) {
+        if (JSON.stringify(record).length > 0) events += 1;
+      }
+    }
+    const used = process.cpuUsage(cpu);
+    return { cpuMs: (used.user + used.system) / 1000, wallMs: Date.now() - start, events, failures: 0 };
+  }
+  const { handler } = await import('../../functions/s3-forwarder/handler.js');
+  const cpu = process.cpuUsage();
+  const start = Date.now();
+  let failures = 0;
+  for (const event of req.events) failures += (await handler(event, context())).batchItemFailures.length;
+  const used = process.cpuUsage(cpu);
+  return { cpuMs: (used.user + used.system) / 1000, wallMs: Date.now() - start, events: 0, failures };
+}
+
+process.on('message', (req: Request) => {
+  run(req).then(
+    (result) => process.send?.(result),
+    (err: unknown) => process.send?.({ error: String((err as Error).stack ?? err) }),
+  );
+});
+process.send?.({ ready: true });
