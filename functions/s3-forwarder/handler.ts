@@ -11,6 +11,7 @@ import { ObjectLedger } from '../core/checkpoint/object-ledger';
 import { loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
 import { compileFilters } from '../core/filters';
 import { logger } from '../core/logger';
+import { CONNECTOR_DIMENSION } from '../core/contract';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import { createSink } from '../core/sink/create-sink';
@@ -81,6 +82,8 @@ export async function handler(event: SQSEvent | ReplayEvent, context: Context): 
   const settings = config;
   const sender = queue;
   logger.addContext(context);
+  // A connector of many in one stack: its alarms watch its own figures.
+  if (settings.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: settings.metricsConnector });
   const summary = emptyS3Summary();
   const startedAt = Date.now();
   try {
