@@ -25,6 +25,7 @@ import { Monitoring } from './monitoring';
 import { acknowledge } from './acknowledge';
 import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo, tableKeyStatement } from './permissions';
 import { S3Source } from './s3-source';
+import { TrailAudit } from './trail-audit';
 import { ServiceFunction } from './service-function';
 import { resolveSettings, type ResolvedConnector, type Settings } from './settings';
 
@@ -42,6 +43,8 @@ export interface ConnectorResources {
   readonly schedule?: events.Rule;
   /** Trail files: its queue, dead-letter queue, S3 forwarder and test-connection function. */
   readonly trailFiles?: S3Source;
+  /** Trail files: the hourly digest audit of its trail. */
+  readonly audit?: TrailAudit;
 }
 
 interface EventHistoryParts {
@@ -136,7 +139,24 @@ export class CloudTrailToDnif extends Construct {
       existingAlarmTopic: props.existingAlarmTopic,
       namePrefix: props.namePrefix ?? stackName,
     });
-    for (const source of trailFileSources) source.monitor(monitoring);
+    s.connectors.forEach((c, i) => {
+      const trailFiles = this.connectors[i].trailFiles;
+      if (!trailFiles || !c.audit) return;
+      trailFiles.monitor(monitoring);
+      // The hourly audit that proves from the trail's digests that every file was delivered (infra/trail-audit.ts).
+      const audit = new TrailAudit(this.scopeOf(c), 'TrailAudit', {
+        ...s,
+        settings: c.audit,
+        connector: secrets[i],
+        table: this.table,
+        monitoring,
+        testConnection: trailFiles.testConnection,
+        roleArn: c.roleArn,
+        connectorName: c.implicit ? undefined : c.name,
+        ...network,
+      });
+      this.connectors[i] = { ...this.connectors[i], audit };
+    });
 
     this.deadLetterQueue = history?.deadLetterQueue;
     this.forwarderFunction = history?.forwarder.fn;

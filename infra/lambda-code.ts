@@ -13,6 +13,7 @@ export const LAMBDA_ENTRIES = {
   forwarder: 'functions/forwarder/handler.ts',
   'test-connection': 'functions/test-connection/handler.ts',
   's3-forwarder': 'functions/s3-forwarder/handler.ts',
+  'trail-audit': 'functions/trail-audit/handler.ts',
 } as const;
 
 export type LambdaName = keyof typeof LAMBDA_ENTRIES;

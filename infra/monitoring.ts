@@ -185,21 +185,23 @@ export class Monitoring extends Construct {
   }
 
   /**
-   * An alarm on the topic with its runbook pointer (the trail-file connectors add theirs through
-   * it). `scope` holds the alarm construct (default this one); its name is `<prefix>-<id>` either way.
+   * An alarm on the topic with its runbook pointer (the trail-file connectors and their audits add
+   * theirs through it). `scope` holds the alarm construct (default this one); its name is
+   * `<prefix>-<id>` either way.
    */
   alarm(
     id: string,
     what: string,
-    metric: cloudwatch.Metric,
+    metric: cloudwatch.Metric | cloudwatch.MathExpression,
     options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number },
     runbook = id,
+    runbookFile = 'docs/deploy.md',
     scope: Construct = this,
   ): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     const alarm = metric.createAlarm(scope, id, {
       alarmName: `${this.alarmPrefix}-${id}`,
-      alarmDescription: `${what} Runbook: docs/deploy.md, "${runbook}".`,
+      alarmDescription: `${what} Runbook: ${runbookFile}, "${runbook}".`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       ...options,

@@ -3,12 +3,13 @@
  * defaults and checks. Kept apart from settings.ts: they mean nothing to the LookupEvents source.
  */
 import { OptionError } from './settings';
+import type { TrailAuditOptions } from './trail-audit';
 
 /** How S3 tells the queue about new trail files. */
 export type NotificationRoute = 's3' | 'eventbridge' | 'sns' | 'external';
 
 /** What a connector with `source: 's3'` sets (the same names at the top level are their defaults). */
-export interface TrailFileOptions {
+export interface TrailFileOptions extends TrailAuditOptions {
   /** The trail's bucket: a name or an ARN (it may live in another account). Required with source=s3. */
   readonly trailBucket?: string;
   /** The trail's S3 key prefix, without a trailing slash. @default none */
@@ -44,7 +45,7 @@ export interface S3SourceOptions extends TrailFileOptions {
 /** The names of TrailFileOptions, in props, in a connector and in `-c name=value`. */
 export const TRAIL_FILE_OPTION_NAMES = [
   'trailBucket', 'trailPrefix', 'trailKmsKeyArn', 'notifications', 'trailTopicArn', 'maxConcurrency', 's3BatchSize',
-  's3FunctionTimeoutSeconds', 'outageToleranceHours', 'queueAgeAlarmSeconds',
+  's3FunctionTimeoutSeconds', 'outageToleranceHours', 'queueAgeAlarmSeconds', 'auditLookbackHours',
 ] as const satisfies readonly (keyof TrailFileOptions)[];
 
 /** Only the trail-file options that are set. */
@@ -141,5 +142,6 @@ export function s3OptionsFromContext(get: (key: string) => unknown): S3SourceOpt
     s3FunctionTimeoutSeconds: num('s3FunctionTimeoutSeconds'),
     outageToleranceHours: num('outageToleranceHours'),
     queueAgeAlarmSeconds: num('queueAgeAlarmSeconds'),
+    auditLookbackHours: num('auditLookbackHours'),
   };
 }

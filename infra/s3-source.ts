@@ -161,7 +161,7 @@ export class S3Source extends Construct {
     const sum = { statistic: 'Sum', period: five };
     const files = (metric: TrailFileMetricName) => forwarderMetric(metric, 'Sum', five, name);
     const alarm = (alarmId: string, what: string, metric: cloudwatch.Metric, options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number }) =>
-      monitoring.alarm(id(alarmId), what, metric, options, alarmId, alarmScope);
+      monitoring.alarm(id(alarmId), what, metric, options, alarmId, undefined, alarmScope);
 
     alarm('ForwarderErrors', `The S3 forwarder${of} failed an invocation (threw or timed out).`, this.forwarder.fn.metricErrors(sum), { threshold: 1 });
     alarm('ForwarderThrottled', `The S3 forwarder${of} was throttled: more work than its reserved concurrency.`, this.forwarder.fn.metricThrottles(sum), { threshold: 1 });

@@ -7,6 +7,7 @@
 import { CONNECTOR_NAME_PATTERN, NUMBER_SETTINGS, readNumber, REGION_PATTERN } from '../functions/core/contract';
 import type { CloudTrailToDnifOptions, CloudTrailToDnifProps, ConnectorOptions, ConnectorProps } from './cloudtrail-to-dnif-props';
 import { resolveS3Settings, s3OptionsFromContext, TRAIL_FILE_OPTION_NAMES, trailFileOptionsOf, type S3SourceSettings } from './s3-settings';
+import { resolveTrailAudit, type TrailAuditSettings } from './trail-audit';
 
 export class OptionError extends Error {
   constructor(option: string, problem: string) {
@@ -178,6 +179,8 @@ export interface ResolvedConnector {
   readonly existingSecret?: ConnectorProps['existingSecret'];
   /** Set exactly when source is 's3': the trail, its queue's sizing and its alarms. */
   readonly s3?: S3SourceSettings;
+  /** Set exactly when source is 's3': the hourly digest audit of that trail (infra/trail-audit.ts). */
+  readonly audit?: TrailAuditSettings;
   /**
    * The one-connector form (no `connectors`): its resources keep the construct ids of the
    * single-connector stack, and its schedule sends the plain scheduled event (SECRET_ID).
@@ -224,7 +227,10 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
     }
     const source = c.source ?? o.source ?? 'lookup-events';
     // Each trail-file option of the connector, else the top-level one.
-    const s3 = resolveS3Settings({ ...trailFileOptionsOf(o), ...trailFileOptionsOf(c), source }, (f) => (!implicit && f in trailFileOptionsOf(o) && !(f in trailFileOptionsOf(c)) ? f : where(f)));
+    const trail = { ...trailFileOptionsOf(o), ...trailFileOptionsOf(c) };
+    const trailWhere = (f: string) => (!implicit && f in trailFileOptionsOf(o) && !(f in trailFileOptionsOf(c)) ? f : where(f));
+    const s3 = resolveS3Settings({ ...trail, source }, trailWhere);
+    const audit = s3 && resolveTrailAudit(trail, s3, trailWhere);
     const misplaced = (fields: readonly string[], on: object) => fields.find((f) => (on as Record<string, unknown>)[f] !== undefined);
     const eventHistoryOnly = source === 's3' && !implicit && misplaced(['scheduleMinutes', 'regions'], c);
     if (eventHistoryOnly) throw new OptionError(where(eventHistoryOnly), 'is for a connector with source "lookup-events" (a trail-file connector runs on notifications, not a schedule)');
@@ -241,6 +247,7 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
       secretName: c.secretName,
       existingSecret: c.existingSecret,
       s3,
+      audit,
       implicit,
     };
   };

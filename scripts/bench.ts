@@ -1,5 +1,5 @@
 /**
- * npm run bench [-- --quick] [-- --only=cold,cpu,rss,throughput] [-- --regions=1,2,4]
+ * npm run bench [-- --quick] [-- --only=cold,cpu,rss,throughput,audit] [-- --regions=1,2,4] [-- --audit-grid=100,4,24]
  *                [-- --per-region=N] [-- --events-per-hour=N] [-- --warm-throughput] [-- --cpu-at-limit] [-- --profile]
  *
  * How close the forwarder gets to the only real ceiling, LookupEvents' 2 requests/s per account
@@ -26,6 +26,7 @@ import path from 'node:path';
 import { build } from 'esbuild';
 import type { ForwarderSummary } from '../functions/forwarder/forward';
 import { generateEvents, startStandIns, toWireEvent, type CloudTrailRecord, type StandIns } from '../standins';
+import { auditBench, auditGridFrom, type AuditBenchResult } from './bench/audit';
 import { bundle, initTimes, REPO_ROOT, stackOptionsDrift, WORK_DIR, type Bundle, type InitTiming } from './bench/bundle';
 import { calibrate, type Calibration } from './bench/calibrate';
 import { startDdbMeter, type DdbMeter, type MeterReport } from './bench/ddb-meter';
@@ -670,6 +671,8 @@ interface Results {
   rssCapped?: PipelineRun;
   throughput: ThroughputRun[];
   dynamodb?: DynamoDbFigures;
+  /** The trail audit's cost (scripts/bench/audit.ts). */
+  audit?: AuditBenchResult;
   table: Row[];
 }
 
@@ -732,6 +735,8 @@ async function main(): Promise<void> {
     results.coldStart = await coldStart();
   }
 
+  if (runs('audit')) results.audit = await auditBench(auditGridFrom(flag('audit-grid'), QUICK), say);
+
   if (!runs('cpu') && !runs('rss') && !runs('throughput')) return void (await finish(results));
   await buildWorker();
   const s = await startStandIns({ region: 'us-east-1' });
@@ -771,7 +776,7 @@ async function finish(results: Results): Promise<void> {
   results.durationSeconds = round((Date.now() - t0) / 1000);
   results.machine.loadAverageAtEnd = os.loadavg().map((n) => round(n, 2));
   results.table = rows(results);
-  const file = QUICK || ONLY || PROFILE || WARM_THROUGHPUT || CPU_AT_LIMIT || flag('per-region') || flag('events-per-hour') || flag('regions') ? path.join(WORK_DIR, 'results-quick.json') : path.join(REPO_ROOT, 'bench', 'results.json');
+  const file = QUICK || ONLY || PROFILE || WARM_THROUGHPUT || CPU_AT_LIMIT || flag('per-region') || flag('events-per-hour') || flag('regions') || flag('audit-grid') ? path.join(WORK_DIR, 'results-quick.json') : path.join(REPO_ROOT, 'bench', 'results.json');
   mkdirSync(path.dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`\n${markdownTable(results.table)}\n\n`);

@@ -45,6 +45,29 @@ export const TRAIL_FILE_METRICS = {
 } as const;
 
 export type TrailFileMetricName = keyof typeof TRAIL_FILE_METRICS;
+
+export const TRAIL_AUDIT_SERVICE = 'cloudtrail-dnif-trail-audit';
+
+/**
+ * The trail audit's metrics: totals with the `service` dimension (the alarms), and per account and
+ * region (dimensions `accountId`, `region`) for the dashboard.
+ */
+export const AuditMetric = {
+  DigestsChecked: 'AuditDigestsChecked',
+  LogFilesListed: 'AuditLogFilesListed',
+  LogFilesDelivered: 'AuditLogFilesDelivered',
+  LogFilesRepaired: 'AuditLogFilesRepaired',
+  LogFilesMissing: 'AuditLogFilesMissing',
+  Invalid: 'AuditInvalid',
+  InProgress: 'AuditLogFilesInProgress',
+  Unchecked: 'AuditLogFilesUnchecked',
+  Errors: 'AuditErrors',
+  NewestDigestAgeSeconds: 'AuditNewestValidDigestAgeSeconds',
+  NoRecentDigest: 'AuditNoRecentDigest',
+  TrailLoggingStopped: 'TrailLoggingStopped',
+  TrailDeliveryErrors: 'TrailDeliveryErrors',
+  TrailStatusUnavailable: 'TrailStatusUnavailable',
+} as const;
 export const TrailFileMetricName = Object.fromEntries(Object.keys(TRAIL_FILE_METRICS).map((k) => [k, k])) as {
   readonly [K in TrailFileMetricName]: K;
 };
@@ -83,6 +106,10 @@ export const NUMBER_SETTINGS = {
   outageToleranceHours: { env: 'DNIF_OUTAGE_TOLERANCE_HOURS', default: 24, min: 0, max: 14 * 24, decimal: true },
   /** The first delay (s) of work handed back during a DNIF outage; it doubles up to 900 s. */
   outageBackoffSeconds: { env: 'DNIF_OUTAGE_BACKOFF_SECONDS', default: 5, min: 0, max: 900 },
+  // The trail audit. The ledger keeps objects 31 days; two weeks back is already 336 digests per account-region and run.
+  auditLookbackHours: { env: 'AUDIT_LOOKBACK_HOURS', default: 24, min: 1, max: 14 * 24 },
+  auditConcurrency: { env: 'AUDIT_CONCURRENCY', default: 8, min: 1, max: 64 },
+  auditObjectConcurrency: { env: 'AUDIT_OBJECT_CONCURRENCY', default: 8, min: 1, max: 64 },
 } as const satisfies Record<string, NumberSetting>;
 
 export const ENV = {

@@ -7,18 +7,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ObjectLedger } from '../core/checkpoint/object-ledger';
 import { loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
-import { compileFilters } from '../core/filters';
 import { logger } from '../core/logger';
 import { CONNECTOR_DIMENSION } from '../core/contract';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
-import { createSink } from '../core/sink/create-sink';
 import type { Sink } from '../core/sink/sink';
+import { forwardObjectDeps, invocationDeadline } from '../core/source/trail-files/forward-deps';
 import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
-import { resetS3Clients, s3ClientFor } from '../core/source/trail-files/s3-client';
-import { Deadline } from '../core/time';
+import { resetS3Clients } from '../core/source/trail-files/s3-client';
 import { processMessages, emptyS3Summary } from './process-messages';
 import { QueueSender } from './queue';
 import { parseReplayRequest, replay, type ReplaySummary } from './replay';
@@ -46,32 +43,10 @@ export interface ReplayEvent {
 
 /** Everything forwardObject needs for this invocation, and the sink to close after. */
 export async function invocationDeps(settings: S3ForwarderConfig, context: Context): Promise<{ deps: ForwardObjectDeps; sink: Sink }> {
-  // The deadline follows the context's own clock (what Lambda will enforce), not a copy of it.
-  const atStart = context.getRemainingTimeInMillis();
-  // A short function timeout keeps three quarters of it for work, whatever the reserve says.
-  const reserveMs = Math.min(settings.deadlineReserveMs, Math.floor(atStart / 4));
-  const deadline = new Deadline(atStart, reserveMs, () => atStart - context.getRemainingTimeInMillis());
-  const leaseUntilMs = Date.now() + atStart;
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const connector = await loadConnector(settings.secretId, { maxAgeSeconds: refetchSecret ? 0 : settings.secretMaxAgeSeconds, forceFetch: refetchSecret });
   refetchSecret = false;
-  const sink = createSink(connector);
-  return {
-    sink,
-    deps: {
-      s3: s3ClientFor(connector),
-      ledger: new ObjectLedger(doc, settings.checkpointTable, connector.name),
-      sink,
-      deadline,
-      limits: { maxEvents: settings.batchMaxEvents, maxBytes: settings.batchMaxBytes },
-      keep: compileFilters(connector.filters),
-      connectorName: connector.name,
-      flatten: connector.flatten,
-      owner: context.awsRequestId,
-      leaseUntilMs,
-      logger,
-    },
-  };
+  return forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, ...invocationDeadline(context, settings.deadlineReserveMs) }, logger);
 }
 
 export async function handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;

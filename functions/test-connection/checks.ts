@@ -26,7 +26,7 @@ import { sleep, withTimeout } from './timeout';
 
 export type CheckName = 'request' | 'secret' | 'connector' | 'awsCredentials' | 'regions' | 'cloudtrail' | 'dnif' | TrailCheckName;
 /** The trail-file source's checks (s3-checks.ts). */
-export type TrailCheckName = 'trailBucket' | 'trailFile' | 'trailKms' | 'trailQueue';
+export type TrailCheckName = 'trailBucket' | 'trailFile' | 'trailKms' | 'trailQueue' | 'trailDigests';
 
 export interface CheckResult {
   name: CheckName;

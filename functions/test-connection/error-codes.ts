@@ -43,6 +43,8 @@ export const CODES = [
   'KmsAccessDenied',
   'CorruptTrailFile',
   'QueueNotFound',
+  // The trail audit's digest files (SOURCE=s3)
+  'DigestInvalid',
   // DNIF
   'DnifUnreachable',
   'DnifTimeout',
@@ -95,6 +97,7 @@ const BLAME: Record<Code, Blame> = {
   KmsAccessDenied: 'remote',
   CorruptTrailFile: 'remote',
   QueueNotFound: 'remote',
+  DigestInvalid: 'remote',
   DnifUnreachable: 'remote',
   DnifTimeout: 'remote',
   DnifTlsError: 'remote',

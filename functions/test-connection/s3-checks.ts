@@ -1,7 +1,8 @@
 /**
  * Test connection for the trail-file source (SOURCE=s3): the bucket is readable (ListObjectsV2
  * on the trail prefix), the newest log file can be read and is a trail file (GetObject, which
- * also proves kms:Decrypt for SSE-KMS files), and the queue is reachable. The same S3 client
+ * also proves kms:Decrypt for SSE-KMS files), log file validation is on and the audit can verify
+ * the digests (trail-digests-check.ts), and the queue is reachable. The same S3 client
  * and reader as the S3 forwarder, so a passing check means the forwarder's reads will pass.
  */
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -10,6 +11,7 @@ import { newestTrailFile } from '../core/source/trail-files/list-trail-files';
 import { ObjectReadError, openTrailObject } from '../core/source/trail-files/object-reader';
 import { s3ClientFor } from '../core/source/trail-files/s3-client';
 import { failedCheck, passedCheck, timed, type CheckResult } from './checks';
+import { trailDigestsCheck } from './trail-digests-check';
 import { classifyAwsError, DNIF, type Failure } from './error-codes';
 
 export interface TrailSettings {
@@ -58,6 +60,7 @@ export async function trailChecks(connector: Connector, trail: TrailSettings, ti
       )
     : undefined;
   const checks = [bucket, ...(file ? [file] : [])];
+  if (bucket.ok) checks.push(await trailDigestsCheck(connector, trail, timeoutMs));
   if (trail.queueUrl) checks.push(await queueCheck(trail.queueUrl, timeoutMs));
   return checks;
 }

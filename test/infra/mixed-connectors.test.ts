@@ -46,22 +46,25 @@ const mentions = (statements: Statement[], needle: string) => statements.filter(
 const secretReads = (statements: Statement[]) => statements.filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'));
 
 describe('three connectors: prod and audit (Event history), org-trail (trail files)', () => {
-  it('has one schedule per Event history connector and none for the trail-file one', () => {
+  it('has one schedule per Event history connector and none for the trail-file one (only its hourly audit)', () => {
     const rules = Object.values(template.findResources('AWS::Events::Rule'));
-    const schedules = rules.filter((r) => r.Properties.ScheduleExpression);
+    const targetOf = (r: (typeof rules)[number]) => r.Properties.Targets[0].Arn['Fn::GetAtt'][0] as string;
+    const schedules = rules.filter((r) => r.Properties.ScheduleExpression && targetOf(r) === fnId('ForwarderFunction'));
     expect(schedules.map((r) => r.Properties.ScheduleExpression).sort()).toEqual(['rate(10 minutes)', 'rate(5 minutes)']);
-    for (const r of schedules) expect(JSON.stringify(r.Properties.Targets)).toContain(fnId('ForwarderFunction'));
+    const audits = rules.filter((r) => r.Properties.ScheduleExpression && targetOf(r) !== fnId('ForwarderFunction'));
+    expect(audits.map((r) => [r.Properties.ScheduleExpression, targetOf(r)])).toEqual([['rate(1 hour)', fnId('ConnectororgtrailTrailAuditFunction')]]);
     // notifications=eventbridge: the one other rule routes Object Created to the trail queue.
     const routes = rules.filter((r) => !r.Properties.ScheduleExpression);
     expect(routes).toHaveLength(1);
     expect(routes[0].Properties.EventPattern).toMatchObject({ 'detail-type': ['Object Created'], detail: { object: { key: [{ prefix: 'org/AWSLogs/' }] } } });
   });
 
-  it('shares one table, topic and dashboard; the Event history functions plus the trail connector\'s own two', () => {
+  it('shares one table, topic and dashboard; the Event history functions plus the trail connector\'s own three', () => {
     template.resourceCountIs('AWS::DynamoDB::Table', 1);
     template.resourceCountIs('AWS::SNS::Topic', 1);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 4);
+    // Forwarder and test connection; the trail connector's S3 forwarder, test connection and audit.
+    template.resourceCountIs('AWS::Lambda::Function', 5);
     const table = { Ref: logicalId(template, 'AWS::DynamoDB::Table', 'Checkpoints') };
     expect(env('ForwarderFunction').CHECKPOINT_TABLE).toEqual(table);
     expect(env(`${TRAIL}ForwarderFunction`).CHECKPOINT_TABLE).toEqual(table);
@@ -69,8 +72,8 @@ describe('three connectors: prod and audit (Event history), org-trail (trail fil
 
   it('has one trail-file queue: visibility 6x the S3 forwarder timeout, dead-letter queue after 5 receives', () => {
     const queues = template.findResources('AWS::SQS::Queue');
-    // The Event history dead-letter queue, the trail-file queue and its own dead-letter queue.
-    expect(Object.keys(queues)).toHaveLength(3);
+    // The Event history dead-letter queue, the trail-file queue and its own dead-letter queue, the audit schedule's.
+    expect(Object.keys(queues)).toHaveLength(4);
     const redriven = Object.entries(queues).filter(([, q]) => q.Properties.RedrivePolicy);
     expect(redriven).toHaveLength(1);
     const [queueId, queue] = redriven[0];
@@ -117,6 +120,12 @@ describe('three connectors: prod and audit (Event history), org-trail (trail fil
     expect(JSON.stringify(named('org-trail-DeadLetters')?.Dimensions)).toContain(`${TRAIL}DeadLetterQueue`);
     expect(JSON.stringify(named('org-trail-QueueAgeHigh')?.Dimensions)).toContain(`${TRAIL}TrailFileQueue`);
     expect(named('org-trail-ObjectReadErrors')?.Dimensions).toEqual(expect.arrayContaining([{ Name: 'connector', Value: 'org-trail' }]));
+    // Its audit's too: on its own totals (dimension connector), its own function.
+    for (const id of ['AuditInvalid', 'AuditMissing', 'TrailLoggingStopped', 'TrailDeliveryErrors', 'NoRecentDigest', 'AuditNotRunning', 'AuditRunErrors']) {
+      expect([id, named(`org-trail-${id}`)?.AlarmDescription]).toEqual([id, expect.stringContaining(`(connector org-trail). Runbook: docs/audit.md, "${id}".`)]);
+    }
+    expect(named('org-trail-AuditMissing')?.Dimensions).toEqual(expect.arrayContaining([{ Name: 'connector', Value: 'org-trail' }]));
+    expect(env('ConnectororgtrailTrailAuditFunction')).toMatchObject({ METRICS_CONNECTOR: 'org-trail', SECRET_ID: { Ref: trailSecretId }, AUDIT_BUCKET: 'org-log-archive', AUDIT_PREFIX: 'org' });
     // And the plain Event history alarms watch the shared forwarder.
     expect(JSON.stringify(named('ForwarderErrors')?.Dimensions)).toContain(fnId('ForwarderFunction'));
   });
@@ -196,11 +205,11 @@ describe('trail-file connectors only', () => {
     ],
   });
 
-  it('has no schedule and no Event history forwarder: two queues with a dead-letter queue each, four functions', () => {
-    t.resourceCountIs('AWS::Events::Rule', 0);
+  it('has no forwarder schedule and no Event history forwarder: per connector a queue, its dead-letter queue, three functions and an hourly audit', () => {
+    expect(Object.values(t.findResources('AWS::Events::Rule')).map((r) => r.Properties.ScheduleExpression)).toEqual(['rate(1 hour)', 'rate(1 hour)']);
     t.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
-    t.resourceCountIs('AWS::SQS::Queue', 4);
-    t.resourceCountIs('AWS::Lambda::Function', 4);
+    t.resourceCountIs('AWS::SQS::Queue', 6);
+    t.resourceCountIs('AWS::Lambda::Function', 6);
     t.resourceCountIs('AWS::SNS::Topic', 1);
     t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ METRICS_CONNECTOR: 'data', SECRET_ID: Match.anyValue() }) } });

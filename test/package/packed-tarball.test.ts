@@ -3,7 +3,7 @@
  * Lambda code), install the tarball into a fresh CDK app outside the repository (aws-cdk-lib
  * and constructs from the registry, the npm cache first), synth it, and find both functions
  * deployable from the package alone: no esbuild, no repository paths (the Event history
- * functions and a trail-file connector's S3 forwarder and test connection).
+ * functions and a trail-file connector's S3 forwarder, test connection and audit).
  * Bounded: about 20 s on an idle 2-core machine (pack ~7 s, install ~6 s, synth ~4 s).
  */
 import { execFileSync } from 'child_process';
@@ -64,10 +64,11 @@ describe('the npm package', () => {
   it('synthesizes every function from the pre-bundled code, each with its handler', () => {
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
     expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
-      'DnifConnectortrailTrailFilesForwarderFunction', 'DnifConnectortrailTrailFilesTestConnectionFunction', 'DnifForwarderFunction', 'DnifTestConnectionFunction',
+      'DnifConnectortrailTrailAuditFunction', 'DnifConnectortrailTrailFilesForwarderFunction', 'DnifConnectortrailTrailFilesTestConnectionFunction',
+      'DnifForwarderFunction', 'DnifTestConnectionFunction',
     ]);
-    // Three different bundles: the S3 forwarder's is its own, the two test connections share one.
-    expect(new Set(functions.map(([, fn]) => fn.Properties.Code.S3Key)).size).toBe(3);
+    // Four different bundles (forwarder, test-connection, s3-forwarder, trail-audit): the two test connections share one.
+    expect(new Set(functions.map(([, fn]) => fn.Properties.Code.S3Key)).size).toBe(4);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs22.x' });
       const asset = path.join(appDir, 'cdk.out', `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
@@ -76,6 +77,7 @@ describe('the npm package', () => {
       const exported = run(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(path.join(asset, 'index.js'))}).handler)`], appDir);
       expect(exported).toBe('function');
     }
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toHaveLength(2);
+    // Two forwarder schedules and the trail connector's hourly audit.
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toHaveLength(3);
   });
 });

@@ -36,7 +36,7 @@ describe('test connection, source s3', () => {
   it('passes with the bucket, the newest log file, the queue and DNIF checked (no LookupEvents)', async () => {
     const { status, body } = await test({ TRAIL_BUCKET: 'tc-trail', TRAIL_PREFIX: 'org trail' });
     expect(body.checks.map((c) => [c.name, c.code])).toEqual([
-      ['secret', 'OK'], ['awsCredentials', 'OK'], ['trailBucket', 'OK'], ['trailFile', 'OK'], ['trailQueue', 'OK'], ['dnif', 'OK'],
+      ['secret', 'OK'], ['awsCredentials', 'OK'], ['trailBucket', 'OK'], ['trailFile', 'OK'], ['trailDigests', 'OK'], ['trailQueue', 'OK'], ['dnif', 'OK'],
     ]);
     expect(status).toBe(200);
   });
