@@ -8,7 +8,7 @@ import './quiet-env';
 import type { SyslogTarget } from '../functions/core/connector';
 import { buildRecord } from '../functions/core/sink/records';
 import { SyslogSink } from '../functions/core/sink/syslog-sink';
-import { Deadline } from '../functions/core/time';
+import { Deadline } from '../functions/core/deadline';
 import { loadRecords } from '../standins';
 import { startSyslogReceiver } from '../standins/syslog-receiver';
 import { RSYSLOGD, startRsyslog } from '../test/helpers/rsyslog';

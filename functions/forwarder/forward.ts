@@ -9,14 +9,13 @@ import { CheckpointStore, LeaseHeldError } from '../core/checkpoint/checkpoint-s
 import type { ForwarderConfig } from '../core/config';
 import type { Connector } from '../core/connector';
 import { compileFilters } from '../core/filters';
-import { CloudTrailSource, createCloudTrailClient, SourceError } from '../core/source/cloudtrail-source';
-import { accountKeyOf, credentialsFor } from '../core/source/credentials';
+import { classify, type Classification } from '../core/errors/classify';
+import { CloudTrailSource, createCloudTrailClient } from '../core/source/cloudtrail-source';
+import { limiterKeyOf, credentialsFor } from '../core/source/credentials';
 import { limiterFor } from '../core/source/rate-limiter';
 import { secretScrubber } from '../core/scrub';
-import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../core/sink/errors';
-import { SinkTlsError } from '../core/sink/tls-errors';
 import type { Sink } from '../core/sink/sink';
-import type { Deadline } from '../core/time';
+import type { Deadline } from '../core/deadline';
 import { emptySummary, RegionSummary, runRegion } from './region-run';
 
 export interface ForwarderSummary {
@@ -36,7 +35,11 @@ export interface ForwarderSummary {
 }
 
 export class ForwarderRunError extends Error {
-  constructor(readonly summary: ForwarderSummary) {
+  constructor(
+    readonly summary: ForwarderSummary,
+    /** What each region's failure means (core/errors/classify.ts); kept off the summary. */
+    readonly failures: readonly Classification[] = [],
+  ) {
     const failed = Object.entries(summary.regions).filter(([, r]) => r.error);
     super(`Forwarding failed in ${failed.map(([region, r]) => `${region} (${r.error?.code}: ${r.error?.message})`).join('; ')}`);
     this.name = 'ForwarderRunError';
@@ -44,20 +47,12 @@ export class ForwarderRunError extends Error {
 
   /** True when a failure looks like rotated credentials: refetching the secret may fix it. */
   get isCredentialError(): boolean {
-    return Object.values(this.summary.regions).some((r) => r.error && CREDENTIAL_ERRORS.has(r.error.code));
+    return this.failures.some((f) => f.kind === 'credential');
   }
 }
 
-const CREDENTIAL_ERRORS = new Set([
-  'UnrecognizedClientException',
-  'InvalidSignatureException',
-  'ExpiredTokenException',
-  'InvalidClientTokenId',
-  'SignatureDoesNotMatch',
-  'DnifAuthRejected',
-]);
-
-export interface ForwardOptions {
+/** The inputs of one forward run (not ForwarderOptions, the stack's props). */
+export interface ForwardRunInputs {
   config: ForwarderConfig;
   connector: Connector;
   doc: DynamoDBDocumentClient;
@@ -72,7 +67,10 @@ export interface ForwardOptions {
   now?: () => number;
 }
 
-export async function forward(options: ForwardOptions): Promise<ForwarderSummary> {
+/** @deprecated the old name of ForwardRunInputs. */
+export type ForwardOptions = ForwardRunInputs;
+
+export async function forward(options: ForwardRunInputs): Promise<ForwarderSummary> {
   const { connector, config } = options;
   const startedAt = Date.now();
   const store = new CheckpointStore(options.doc, config.checkpointTable, connector.name);
@@ -102,9 +100,10 @@ export async function forward(options: ForwardOptions): Promise<ForwarderSummary
       new CloudTrailSource({
         region,
         client: createCloudTrailClient(region, credentialsFor(connector.aws, region)),
-        limiter: limiterFor(accountKeyOf(connector.aws), region, config.lookupRatePerSecond),
+        limiter: limiterFor(limiterKeyOf(connector.aws), region, config.lookupRatePerSecond),
       }));
 
+  const failures: Classification[] = [];
   try {
     await Promise.all(
       connector.regions.map(async (region) => {
@@ -128,7 +127,9 @@ export async function forward(options: ForwardOptions): Promise<ForwarderSummary
             regionSummary,
           );
         } catch (err) {
-          regionSummary.error = describeFailure(err);
+          const failure = classify(err);
+          failures.push(failure);
+          regionSummary.error = describeFailure(err, failure);
           options.logger.error('Region run failed; its checkpoint stays where it was', { region, code: regionSummary.error.code, error: regionSummary.error.message });
         }
       }),
@@ -147,21 +148,14 @@ export async function forward(options: ForwardOptions): Promise<ForwarderSummary
   summary.checkpoint = heads[0] ?? null;
   summary.durationMs = Date.now() - startedAt;
   summary.checkpointUsage = { ...store.usage };
-  if (regions.some((r) => r.error)) throw new ForwarderRunError(summary);
+  if (regions.some((r) => r.error)) throw new ForwarderRunError(summary, failures);
   return summary;
 }
 
 /** A region's error for the summary: our own texts (built from codes), scrubbed all the same. */
-function describeFailure(err: unknown): { code: string; message: string } {
-  const text = (code: string, message: string) => ({ code, message: secretScrubber.text(message) });
-  if (err instanceof SinkRejectedError) {
-    const code = err.isAuthError ? 'DnifAuthRejected' : err instanceof SinkRedirectedError ? 'DnifRedirected' : err instanceof SinkTlsError ? 'DnifTlsError' : 'DnifRejected';
-    return text(code, err.message);
-  }
-  if (err instanceof SinkUnavailableError) return text('DnifUnavailable', err.message);
-  if (err instanceof SourceError) return text(err.code, err.message);
-  const e = err as { name?: string; message?: string };
-  return text(e.name ?? 'Error', e.message ?? String(err));
+function describeFailure(err: unknown, failure: Classification): { code: string; message: string } {
+  const message = (err as { message?: string } | undefined)?.message ?? String(err);
+  return { code: failure.code, message: secretScrubber.text(message) };
 }
 
 const sum = <T>(items: T[], f: (t: T) => number): number => items.reduce((n, t) => n + f(t), 0);

@@ -15,7 +15,7 @@ import { MetricName, metrics, MetricUnit } from '../core/metrics';
 import { secretScrubber } from '../core/scrub';
 import { loadConnector, SecretReadError } from '../core/secret';
 import { createSink } from '../core/sink/create-sink';
-import { Deadline } from '../core/time';
+import { Deadline } from '../core/deadline';
 import { forward, ForwarderRunError, type ForwarderSummary } from './forward';
 import { recordRunMetrics } from './run-metrics';
 

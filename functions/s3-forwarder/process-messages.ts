@@ -25,7 +25,7 @@ import {
   type ParsedMessage,
 } from '../core/source/trail-files/notifications';
 import { isForwardedKind, parseTrailKey } from '../core/source/trail-files/trail-keys';
-import type { Deadline } from '../core/time';
+import type { Deadline } from '../core/deadline';
 
 export interface MessageRunDeps {
   forward: (object: NotifiedObject) => Promise<ObjectOutcome>;

@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { isDeliveryFailure, type ObjectOutcome } from '../core/source/trail-files/forward-object';
 import { listTrailFiles, type ListedObject } from '../core/source/trail-files/list-trail-files';
-import type { Deadline } from '../core/time';
+import type { Deadline } from '../core/deadline';
 
 export interface ReplayRequest {
   bucket: string;

@@ -26,14 +26,3 @@ export async function withTimeout<T>(ms: number, fn: (signal: AbortSignal) => Pr
     clearTimeout(timer);
   }
 }
-
-export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });

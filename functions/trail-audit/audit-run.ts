@@ -10,7 +10,7 @@ import { forEachLimit } from '../core/concurrency';
 import { brokenLink } from '../core/digest/chain';
 import type { DigestLogFile } from '../core/digest/digest-file';
 import type { PublicKeyDirectory } from '../core/digest/public-keys';
-import type { Deadline } from '../core/time';
+import type { Deadline } from '../core/deadline';
 import { checkSignature, fetchDigest, type CheckedDigest } from './digest-check';
 import { findDigestFolders, listDigestKeys, trailOfDigestKey, type DigestFolder } from './digest-listing';
 import { checkLogFile, type LogFileDeps } from './log-file-check';

@@ -31,7 +31,7 @@ import { createSink } from '../../functions/core/sink/create-sink';
 import { CloudTrailSource } from '../../functions/core/source/cloudtrail-source';
 import { accountKeyOf } from '../../functions/core/source/credentials';
 import { limiterFor, RateLimiter } from '../../functions/core/source/rate-limiter';
-import { Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
 import { lambdaContext, scheduledEvent } from '../../standins/lambda';
 
 export type InvokeMode = 'handler' | 'memory-read' | 'memory-read-ddb';

@@ -6,7 +6,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { HttpResponse } from '@smithy/protocol-http';
 import { CloudTrailSource } from '../../functions/core/source/cloudtrail-source';
 import { RateLimiter } from '../../functions/core/source/rate-limiter';
-import { Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
 import { maxInAnyWindow } from '../../standins/rate-window';
 
 const block = (ms: number) => {

@@ -9,7 +9,7 @@ import { SinkUnavailableError } from '../../functions/core/sink/errors';
 import { buildRecord, type OutgoingRecord } from '../../functions/core/sink/records';
 import { SyslogSink } from '../../functions/core/sink/syslog-sink';
 import { SinkTlsError } from '../../functions/core/sink/tls-errors';
-import { Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
 import { dnifSyslogCheck } from '../../functions/test-connection/checks';
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { loadRecords, testCerts } from '../../standins';

@@ -10,7 +10,7 @@ import { SinkUnavailableError } from '../../functions/core/sink/errors';
 import { buildRecord, type OutgoingRecord } from '../../functions/core/sink/records';
 import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../functions/core/sink/syslog-sink';
 import { SinkTlsError } from '../../functions/core/sink/tls-errors';
-import { Deadline, DeadlineReachedError } from '../../functions/core/time';
+import { Deadline, DeadlineReachedError } from '../../functions/core/deadline';
 import { loadRecords, testCerts, type CloudTrailRecord } from '../../standins';
 import { startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
 

@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { ConnectorValidationError, parseConnector } from '../../functions/core/connector';
 import { SecretReadError } from '../../functions/core/secret';
 import { SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
-import { describeNetworkError } from '../../functions/core/sink/http-sink';
+import { describeNetworkError, networkErrorCode } from '../../functions/core/sink/http-sink';
 import { awsCredentialsCheck, cloudTrailCheck } from '../../functions/test-connection/checks';
 import {
   blameOf,
@@ -19,7 +19,6 @@ import {
   classifyDnifHttpError,
   CODES,
   DNIF,
-  networkCodeFromSinkMessage,
   RoleAssumptionError,
 } from '../../functions/test-connection/error-codes';
 
@@ -127,8 +126,9 @@ describe('classifyDnifHttpError', () => {
     });
   });
 
+  // What HttpSink throws after a network failure: its text and the code (networkErrorCode).
   const unavailable = (cause: unknown) =>
-    new SinkUnavailableError(`DNIF did not accept the batch after 1 attempts: ${describeNetworkError(cause)}`, 1);
+    new SinkUnavailableError(`DNIF did not accept the batch after 1 attempts: ${describeNetworkError(cause)}`, 1, undefined, networkErrorCode(cause));
 
   it.each(['SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'])(
     '%s → DnifTlsError',
@@ -148,12 +148,11 @@ describe('classifyDnifHttpError', () => {
     expect(f).toMatchObject({ code: 'DnifTimeout', cause: 'ETIMEDOUT', dnifMessage: 'Request Timeout' });
   });
 
-  it('pins the text HttpSink writes (describeNetworkError), which is all SinkUnavailableError keeps', () => {
+  it('pins the text HttpSink writes (describeNetworkError) and the code it keeps beside it (networkErrorCode)', () => {
     expect(describeNetworkError({ name: 'TypeError', cause: { code: 'ECONNREFUSED' } })).toBe('network error ECONNREFUSED');
     expect(describeNetworkError({ name: 'TimeoutError' })).toBe('request timed out');
-    expect(networkCodeFromSinkMessage('DNIF did not accept the batch after 1 attempts: network error CERT_HAS_EXPIRED')).toBe('CERT_HAS_EXPIRED');
-    expect(networkCodeFromSinkMessage('DNIF did not accept the batch after 1 attempts: request timed out')).toBe('ETIMEDOUT_REQUEST');
-    expect(networkCodeFromSinkMessage('DNIF did not accept the batch after 1 attempts: HTTP 502 Bad Gateway')).toBeUndefined();
+    expect(networkErrorCode({ name: 'TypeError', cause: { code: 'CERT_HAS_EXPIRED' } })).toBe('CERT_HAS_EXPIRED');
+    expect(networkErrorCode({ name: 'TimeoutError' })).toBe('ETIMEDOUT_REQUEST');
   });
 });
 

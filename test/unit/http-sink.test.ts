@@ -9,7 +9,7 @@ import { SinkTlsError } from '../../functions/core/sink/tls-errors';
 import { testCerts } from '../../standins';
 import { HttpSink, parseRetryAfter } from '../../functions/core/sink/http-sink';
 import type { OutgoingRecord } from '../../functions/core/sink/records';
-import { Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
 
 interface Seen {
   headers: IncomingMessage['headers'];

@@ -1,5 +1,6 @@
 import { RateLimiter } from '../../functions/core/source/rate-limiter';
-import { backoffDelayMs, Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
+import { backoffDelayMs } from '../../functions/core/retry';
 
 describe('RateLimiter', () => {
   it('never lets more than the rate through in any 1-second window', async () => {
@@ -23,6 +24,32 @@ describe('RateLimiter', () => {
     expect(limiter.waitMs()).toBe(3000);
     now += 3000;
     expect(limiter.waitMs()).toBe(0);
+  });
+});
+
+describe('RateLimiter counts from answers too', () => {
+  it('lets no call leave before the one two places earlier was answered a second ago (slow first request)', () => {
+    let now = 0;
+    const limiter = new RateLimiter(2, 10, () => now);
+    const wait = () => limiter.waitMs();
+    expect(wait()).toBe(0);
+    void limiter.acquire(); // sent at 0, reaches the server late, answered at 300
+    now = 300;
+    limiter.answered();
+    expect(wait()).toBe(210); // the spacing alone
+    now = 510;
+    void limiter.acquire();
+    now = 530;
+    limiter.answered();
+    // Spacing would allow 1020; the first answer (300) says not before 1310.
+    expect(wait()).toBe(1310 - 530);
+  });
+
+  it('a limiter for a new process first waits one window (the previous run may have just called)', () => {
+    const now = 5_000;
+    const limiter = new RateLimiter(2, 10, () => now, { assumeRecentCalls: true });
+    expect(limiter.waitMs()).toBe(1010);
+    expect(new RateLimiter(2, 10, () => now).waitMs()).toBe(0);
   });
 });
 

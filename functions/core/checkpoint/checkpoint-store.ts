@@ -12,6 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { cappedExponentialMs, retry } from '../retry';
 import { BatchGetCommand, DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 
 export const SEEN_BUCKET_SECONDS = 10;
@@ -165,20 +166,24 @@ export class CheckpointStore {
       let keys: Record<string, unknown>[] = missing.slice(i, i + 100).map((b) => ({ pk: this.seenPk(region, b) }));
       for (const b of missing.slice(i, i + 100)) this.seenCache.set(this.seenPk(region, b), new Set());
       // BatchGet may return some keys unprocessed under load: ask again for those.
-      for (let attempt = 0; keys.length > 0; attempt++) {
-        const out = await this.doc.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'pk, ids' } }, ReturnConsumedCapacity: 'TOTAL' }),
-        );
-        this.usage.reads += 1;
-        this.usage.readUnits += (out.ConsumedCapacity ?? []).reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
-        for (const item of out.Responses?.[this.table] ?? []) {
-          const ids = item.ids instanceof Set ? (item.ids as Set<string>) : new Set<string>();
-          this.seenCache.set(String(item.pk), new Set(ids));
-          ids.forEach((id) => all.add(id));
-        }
-        keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
-        if (keys.length > 0) await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
-      }
+      await retry(
+        async () => {
+          const out = await this.doc.send(
+            new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'pk, ids' } }, ReturnConsumedCapacity: 'TOTAL' }),
+          );
+          this.usage.reads += 1;
+          this.usage.readUnits += (out.ConsumedCapacity ?? []).reduce((n, c) => n + (c.CapacityUnits ?? 0), 0);
+          for (const item of out.Responses?.[this.table] ?? []) {
+            const ids = item.ids instanceof Set ? (item.ids as Set<string>) : new Set<string>();
+            this.seenCache.set(String(item.pk), new Set(ids));
+            ids.forEach((id) => all.add(id));
+          }
+          keys = (out.UnprocessedKeys?.[this.table]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+          if (keys.length > 0) throw UNPROCESSED;
+        },
+        // Errors of the call itself are the SDK's to retry; only a partial answer is ours.
+        { isRetryable: (err) => err === UNPROCESSED, backoff: (attempt) => cappedExponentialMs(attempt, 50, 1000) },
+      );
     }
     return all;
   }
@@ -250,5 +255,8 @@ export class CheckpointStore {
     }
   }
 }
+
+/** Thrown inside loadSeen's retry when BatchGet left keys unprocessed. */
+const UNPROCESSED = new Error('BatchGet left keys unprocessed');
 
 export const bucketOf = (epochSeconds: number): number => Math.floor(epochSeconds / SEEN_BUCKET_SECONDS) * SEEN_BUCKET_SECONDS;

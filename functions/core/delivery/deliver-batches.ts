@@ -8,7 +8,7 @@
 import { toBatches, type BatchLimits } from '../sink/batcher';
 import type { OutgoingRecord } from '../sink/records';
 import type { Sink } from '../sink/sink';
-import { DeadlineReachedError, type Deadline } from '../time';
+import { DeadlineReachedError, type Deadline } from '../deadline';
 
 /** What delivery adds to a source's run summary. */
 export interface DeliveryTally {

@@ -9,10 +9,12 @@
 import { STATUS_CODES } from 'node:http';
 import { gzipSync } from 'node:zlib';
 import type { HttpTarget } from '../connector';
-import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
+import { Deadline, DeadlineReachedError } from '../deadline';
+import { backoffDelayMs, retry } from '../retry';
 import { authHeaders } from './auth';
 import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from './errors';
-import { isServerCertCode, SinkTlsError } from './tls-errors';
+import { isServerCertCode } from '../errors/tls';
+import { SinkTlsError } from './tls-errors';
 import type { OutgoingRecord } from './records';
 import type { SendStats, Sink } from './sink';
 
@@ -67,57 +69,67 @@ export class HttpSink implements Sink {
       ...authHeaders(this.target.auth, body),
     };
     const stats: SendStats = { attempts: 0, errors: 0, bytesSent: 0 };
-    let lastProblem = '';
-    let lastStatus: number | undefined;
-    let lastNetworkCode: string | undefined;
-    let lastReason: string | undefined;
-    while (stats.attempts < this.maxAttempts) {
-      // No new request after the deadline; one that starts before it may run into the reserve.
-      if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
-      const timeout = Math.min(this.requestTimeoutMs, deadline.inFlightAllowanceMs());
-      stats.attempts += 1;
-      let retryAfterMs: number | undefined;
-      let response: Response | undefined;
-      try {
-        response = await fetch(this.target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
-        // Drain the body so the connection can be reused; its text is not trusted or logged.
-        await response.arrayBuffer().catch(() => undefined);
-      } catch (err) {
-        stats.errors += 1;
-        lastStatus = undefined;
-        lastProblem = describeNetworkError(err);
-        lastNetworkCode = networkErrorCode(err);
-        if (lastNetworkCode && isServerCertCode(lastNetworkCode)) {
-          throw new SinkTlsError(
-            `DNIF's TLS certificate at ${originOf(this.target.url)} is not trusted (${lastNetworkCode}): DNIF needs a certificate from a public CA that names the host of dnif.url, with its intermediates`,
-            lastNetworkCode,
-            false,
-            stats.attempts,
-          );
+    let last: LastFailure = { problem: '' };
+    await retry(
+      async () => {
+        // No new request after the deadline; one that starts before it may run into the reserve.
+        if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
+        const timeout = Math.min(this.requestTimeoutMs, deadline.inFlightAllowanceMs());
+        stats.attempts += 1;
+        let response: Response;
+        try {
+          response = await fetch(this.target.url, { method: 'POST', headers, body, redirect: 'manual', signal: AbortSignal.timeout(timeout) });
+          // Drain the body so the connection can be reused; its text is not trusted or logged.
+          await response.arrayBuffer().catch(() => undefined);
+        } catch (err) {
+          stats.errors += 1;
+          last = { problem: describeNetworkError(err), networkCode: networkErrorCode(err), reason: last.reason };
+          if (last.networkCode && isServerCertCode(last.networkCode)) {
+            throw new SinkTlsError(
+              `DNIF's TLS certificate at ${originOf(this.target.url)} is not trusted (${last.networkCode}): DNIF needs a certificate from a public CA that names the host of dnif.url, with its intermediates`,
+              last.networkCode,
+              false,
+              stats.attempts,
+            );
+          }
+          throw new RetryableAttempt(undefined);
         }
-      }
-      if (response?.ok) {
-        stats.bytesSent += body.length;
-        return stats;
-      }
-      if (response) {
+        if (response.ok) return;
         stats.errors += 1;
-        lastStatus = response.status;
-        lastNetworkCode = undefined;
-        lastReason = reasonOf(response);
-        lastProblem = `HTTP ${response.status} ${lastReason}`.trim();
+        const reason = reasonOf(response);
+        last = { problem: `HTTP ${response.status} ${reason}`.trim(), status: response.status, reason };
         if (response.status >= 300 && response.status < 400) {
-          throw new SinkRedirectedError(response.status, lastReason, locationHostOf(response.headers.get('location'), this.target.url), stats.attempts);
+          throw new SinkRedirectedError(response.status, reason, locationHostOf(response.headers.get('location'), this.target.url), stats.attempts);
         }
-        if (response.status !== 429 && response.status < 500) throw new SinkRejectedError(response.status, lastReason, stats.attempts);
-        retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
-      }
-      if (stats.attempts >= this.maxAttempts) break;
-      const delay = Math.max(retryAfterMs ?? 0, backoffDelayMs(stats.attempts - 1, this.baseDelayMs, this.maxDelayMs, this.random));
-      if (!deadline.allows(delay)) break;
-      await sleep(delay);
-    }
-    throw new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${lastProblem}`, stats.attempts, lastStatus, lastNetworkCode, lastReason);
+        if (response.status !== 429 && response.status < 500) throw new SinkRejectedError(response.status, reason, stats.attempts);
+        throw new RetryableAttempt(parseRetryAfter(response.headers.get('retry-after')));
+      },
+      {
+        maxAttempts: this.maxAttempts,
+        isRetryable: (err) => err instanceof RetryableAttempt,
+        backoff: (attempt, err) => Math.max((err as RetryableAttempt).retryAfterMs ?? 0, backoffDelayMs(attempt, this.baseDelayMs, this.maxDelayMs, this.random)),
+        deadline,
+        exhausted: () =>
+          new SinkUnavailableError(`DNIF did not accept the batch after ${stats.attempts} attempts: ${last.problem}`, stats.attempts, last.status, last.networkCode, last.reason),
+      },
+    );
+    stats.bytesSent += body.length;
+    return stats;
+  }
+}
+
+/** What the last failed attempt left to report. */
+interface LastFailure {
+  problem: string;
+  status?: number;
+  networkCode?: string;
+  reason?: string;
+}
+
+/** A failed attempt worth another (429, 5xx, a network fault), with DNIF's Retry-After if any. */
+class RetryableAttempt extends Error {
+  constructor(readonly retryAfterMs: number | undefined) {
+    super('retryable attempt');
   }
 }
 

@@ -1,5 +1,5 @@
 /** The sink contract: where batches go (DNIF's HTTP Connector, or a DNIF Adapter over syslog). */
-import type { Deadline } from '../time';
+import type { Deadline } from '../deadline';
 import type { OutgoingRecord } from './records';
 
 export interface SendStats {

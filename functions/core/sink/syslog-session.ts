@@ -17,9 +17,9 @@
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { SyslogTarget } from '../connector';
-import { DeadlineReachedError, type Deadline } from '../time';
+import { DeadlineReachedError, type Deadline } from '../deadline';
 import { connectSyslog } from './syslog-connect';
-import { CLOSED_AFTER_HANDSHAKE } from './tls-errors';
+import { CLOSED_AFTER_HANDSHAKE } from '../errors/tls';
 
 export interface SessionTimings {
   connectTimeoutMs: number;

@@ -24,13 +24,15 @@
  */
 import type { SyslogTarget } from '../connector';
 import { logger } from '../logger';
-import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
+import { Deadline, DeadlineReachedError } from '../deadline';
+import { backoffDelayMs, retry } from '../retry';
 import { SinkUnavailableError } from './errors';
 import type { OutgoingRecord } from './records';
 import { frameBatch, headerBytesBound } from './rfc5424';
 import type { SendStats, Sink } from './sink';
 import { sendConfirmed, type SessionTimings } from './syslog-session';
-import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, isServerCertCode, SinkTlsError } from './tls-errors';
+import { CLOSED_AFTER_HANDSHAKE, isPeerRefusalCode, isServerCertCode, isUnusablePemError } from '../errors/tls';
+import { SinkTlsError } from './tls-errors';
 
 export interface SyslogSinkOptions extends Partial<SessionTimings> {
   /** HOSTNAME of every message (the connector name). */
@@ -101,37 +103,47 @@ export class SyslogSink implements Sink {
     }
     const stats: SendStats = { attempts: 0, errors: 0, bytesSent: 0 };
     let lastCode: string | undefined;
-    while (stats.attempts < this.maxAttempts) {
-      if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
-      if (stats.attempts > 0) this.counters.replayedEvents += records.length;
-      stats.attempts += 1;
-      this.counters.connections += 1;
-      try {
-        await sendConfirmed(this.target, frame, { ...this.timings, handshakeSettleMs: this.certificateAccepted ? 0 : this.timings.handshakeSettleMs }, deadline);
+    await retry(
+      async () => {
+        if (deadline.reached) throw new DeadlineReachedError('delivering to DNIF');
+        if (stats.attempts > 0) this.counters.replayedEvents += records.length;
+        stats.attempts += 1;
+        this.counters.connections += 1;
+        try {
+          await sendConfirmed(this.target, frame, { ...this.timings, handshakeSettleMs: this.certificateAccepted ? 0 : this.timings.handshakeSettleMs }, deadline);
+        } catch (err) {
+          stats.errors += 1;
+          // Settle again on the next connection, so a refusal after the handshake is seen as one.
+          this.certificateAccepted = false;
+          if (err instanceof DeadlineReachedError) throw err;
+          throw syslogTlsFailure(err, this.label, stats.attempts) ?? new RetryableAttempt((lastCode = describeError(err)));
+        }
         this.certificateAccepted = true;
         this.counters.confirmations += 1;
         stats.bytesSent += frame.length;
-        return stats;
-      } catch (err) {
-        stats.errors += 1;
-        // Settle again on the next connection, so a refusal after the handshake is seen as one.
-        this.certificateAccepted = false;
-        if (err instanceof DeadlineReachedError) throw err;
-        const fatal = syslogTlsFailure(err, this.label, stats.attempts);
-        if (fatal) throw fatal;
-        lastCode = describeError(err);
-        if (stats.attempts >= this.maxAttempts) break;
-        const delay = backoffDelayMs(stats.attempts - 1, this.baseDelayMs, this.maxDelayMs, this.random);
-        if (!deadline.allows(delay)) break;
-        await sleep(delay);
-      }
-    }
-    throw new SinkUnavailableError(
-      `DNIF at ${this.label} did not confirm the batch after ${stats.attempts} attempts (last: ${lastCode}); it stays ahead of the checkpoint`,
-      stats.attempts,
-      undefined,
-      lastCode,
+      },
+      {
+        maxAttempts: this.maxAttempts,
+        isRetryable: (err) => err instanceof RetryableAttempt,
+        backoff: (attempt) => backoffDelayMs(attempt, this.baseDelayMs, this.maxDelayMs, this.random),
+        deadline,
+        exhausted: () =>
+          new SinkUnavailableError(
+            `DNIF at ${this.label} did not confirm the batch after ${stats.attempts} attempts (last: ${lastCode}); it stays ahead of the checkpoint`,
+            stats.attempts,
+            undefined,
+            lastCode,
+          ),
+      },
     );
+    return stats;
+  }
+}
+
+/** A connection that failed in a way another connection may not (resets, timeouts, no confirmation). */
+class RetryableAttempt extends Error {
+  constructor(readonly code: string) {
+    super(code);
   }
 }
 
@@ -147,7 +159,7 @@ export function syslogTlsFailure(err: unknown, label: string, attempts: number):
     const how = code === CLOSED_AFTER_HANDSHAKE ? 'closed the connection right after the TLS handshake' : `refused the TLS connection (${code})`;
     return new SinkTlsError(`DNIF at ${label} ${how}: check the client certificate and key in dnif.syslog.cert/key are the ones DNIF expects`, code, true, attempts);
   }
-  if (code.startsWith('ERR_OSSL') || /PEM|key values mismatch|DECODER/i.test(message)) {
+  if (isUnusablePemError(code, message)) {
     return new SinkTlsError(`The TLS settings in dnif.syslog could not be used (${code || 'bad PEM'}): check ca, cert and key are PEM and key belongs to cert`, code, false, attempts);
   }
   return undefined;

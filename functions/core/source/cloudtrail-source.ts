@@ -3,11 +3,15 @@
  * within the 2 requests/s limit, retrying throttling and transient faults until the deadline.
  */
 import { CloudTrailClient, LookupEventsCommand, type Event as LookupEvent } from '@aws-sdk/client-cloudtrail';
-import { backoffDelayMs, Deadline, DeadlineReachedError, sleep } from '../time';
+import { Deadline, DeadlineReachedError } from '../deadline';
+import { isThrottleError, isTransientAwsError } from '../errors/aws';
+import { SourceError } from '../errors/source-error';
+import { backoffDelayMs, retry } from '../retry';
 import type { RateLimiter } from './rate-limiter';
 import type { CloudTrailCredentials } from './credentials';
 import type { SourceEvent } from '../event';
 
+export { SourceError };
 
 export interface SliceResult {
   events: SourceEvent[];
@@ -16,18 +20,6 @@ export interface SliceResult {
   retries: number;
   /** false: stopped at `maxEvents` before the last page; `events` is then only the newest part. */
   complete: boolean;
-}
-
-/** A LookupEvents failure that retrying will not fix (credentials, permissions, region). */
-export class SourceError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-    readonly region: string,
-  ) {
-    super(message);
-    this.name = 'SourceError';
-  }
 }
 
 const PAGE_SIZE = 50; // the API maximum
@@ -40,22 +32,6 @@ export function createCloudTrailClient(region: string, credentials: CloudTrailCr
     maxAttempts: 1,
     requestHandler: { connectionTimeout: 5_000, requestTimeout: 20_000 },
   });
-}
-
-const isThrottle = (name: string): boolean => name === 'ThrottlingException' || name === 'Throttling' || name === 'TooManyRequestsException';
-
-// Socket errors from Node itself. A reset in the middle of an answer carries the 200 already read.
-const NETWORK_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN']);
-
-function isTransient(err: unknown): boolean {
-  const e = err as { name?: string; $fault?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-  if (e.$fault === 'server') return true;
-  if (e.code !== undefined && NETWORK_ERROR_CODES.has(e.code)) return true;
-  const status = e.$metadata?.httpStatusCode;
-  if (status !== undefined && status >= 500) return true;
-  // No HTTP response at all: a network fault, a reset or a timeout.
-  if (status === undefined) return true;
-  return e.name === 'TimeoutError' || e.name === 'RequestTimeout';
 }
 
 export interface CloudTrailSourceOptions {
@@ -110,39 +86,44 @@ export class CloudTrailSource {
   }
 
   private async fetchPage(startSec: number, endSec: number, nextToken: string | undefined, deadline: Deadline, stats: SliceResult) {
-    for (let attempt = 0; ; attempt++) {
-      if (!deadline.allows(this.limiter.waitMs())) throw new DeadlineReachedError(`reading CloudTrail in ${this.region}`);
-      try {
-        return await this.client.send(
-          pacedBy(
-            this.limiter,
-            new LookupEventsCommand({
-              StartTime: new Date(startSec * 1000),
-              EndTime: new Date(endSec * 1000),
-              MaxResults: PAGE_SIZE,
-              NextToken: nextToken,
-            }),
-          ),
-          // The client's own timeout (20 s) can outlast the run: a slow answer must not carry it past the deadline.
-          { abortSignal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())) },
-        );
-      } catch (err) {
-        const name = (err as { name?: string }).name ?? '';
-        if (isThrottle(name)) {
-          stats.throttles += 1;
-          // Someone else shares this account's limit: back off beyond our own spacing.
-          this.limiter.penalise(backoffDelayMs(Math.min(attempt, 5), 300, 5_000, this.random) + 300);
-          continue;
-        }
-        if (isTransient(err) && attempt < this.maxTransientRetries) {
-          stats.retries += 1;
-          const delay = backoffDelayMs(attempt, 200, 10_000, this.random);
-          if (!deadline.allows(delay)) throw new DeadlineReachedError(`retrying CloudTrail in ${this.region}`);
-          await sleep(delay);
-          continue;
-        }
-        throw toSourceError(err, this.region);
-      }
+    try {
+      return await retry(
+        async () => {
+          if (!deadline.allows(this.limiter.waitMs())) throw new DeadlineReachedError(`reading CloudTrail in ${this.region}`);
+          return this.client.send(
+            pacedBy(
+              this.limiter,
+              new LookupEventsCommand({
+                StartTime: new Date(startSec * 1000),
+                EndTime: new Date(endSec * 1000),
+                MaxResults: PAGE_SIZE,
+                NextToken: nextToken,
+              }),
+            ),
+            // The client's own timeout (20 s) can outlast the run: a slow answer must not carry it past the deadline.
+            { abortSignal: AbortSignal.timeout(Math.max(1, deadline.remainingMs())) },
+          );
+        },
+        {
+          // Throttles are retried until the deadline, transient faults `maxTransientRetries` times.
+          isRetryable: (err, attempt) => !(err instanceof DeadlineReachedError) && (isThrottleError(err) || (isTransientAwsError(err) && attempt < this.maxTransientRetries)),
+          // A throttle waits in the limiter (penalised below), not here.
+          backoff: (attempt, err) => (isThrottleError(err) ? 0 : backoffDelayMs(attempt, 200, 10_000, this.random)),
+          onRetry: (err, attempt) => {
+            if (!isThrottleError(err)) {
+              stats.retries += 1;
+              return;
+            }
+            stats.throttles += 1;
+            // Someone else shares this account's limit: back off beyond our own spacing.
+            this.limiter.penalise(backoffDelayMs(Math.min(attempt, 5), 300, 5_000, this.random) + 300);
+          },
+          deadline,
+          exhausted: (err) => new DeadlineReachedError(`${isThrottleError(err) ? 'reading' : 'retrying'} CloudTrail in ${this.region}`),
+        },
+      );
+    } catch (err) {
+      throw err instanceof DeadlineReachedError ? err : toSourceError(err, this.region);
     }
   }
 }
@@ -150,7 +131,9 @@ export class CloudTrailSource {
 /**
  * Takes the rate-limit slot as the request leaves: after the SDK has serialised and signed it,
  * just before the HTTP handler. Time spent (or stalled) in between can then only delay the
- * request, never bunch it with the next one, so the limiter needs only a small margin.
+ * request, never bunch it with the next one, so the limiter needs only a small margin. The
+ * answer is reported back too, so no call leaves before the one `rate` places earlier was answered
+ * a second ago (see RateLimiter.answered).
  */
 export const LOOKUP_RATE_LIMIT_MIDDLEWARE = 'lookupEventsRateLimit';
 
@@ -158,7 +141,11 @@ function pacedBy(limiter: RateLimiter, command: LookupEventsCommand): LookupEven
   command.middlewareStack.add(
     (next) => async (args) => {
       await limiter.acquire();
-      return next(args);
+      try {
+        return await next(args);
+      } finally {
+        limiter.answered();
+      }
     },
     { step: 'deserialize', priority: 'low', name: LOOKUP_RATE_LIMIT_MIDDLEWARE },
   );

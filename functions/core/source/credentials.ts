@@ -39,7 +39,13 @@ export function credentialsFor(aws: AwsAccess, region: string): CloudTrailCreden
   };
 }
 
-/** A stable label for the account behind the credentials, to key the per-account rate limiter. */
-export function accountKeyOf(aws: AwsAccess): string {
+/**
+ * The key of the LookupEvents limiter these credentials share: the role ARN or access key id
+ * (not an AWS account id: two keys of one account get two limiters, as before).
+ */
+export function limiterKeyOf(aws: AwsAccess): string {
   return aws.roleArn ?? aws.accessKeyId ?? 'function-role';
 }
+
+/** @deprecated the old name of limiterKeyOf, for code another branch is rewriting (scripts/bench). */
+export const accountKeyOf = limiterKeyOf;

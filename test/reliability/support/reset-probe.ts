@@ -9,7 +9,7 @@
  */
 import { CloudTrailSource, createCloudTrailClient } from '../../../functions/core/source/cloudtrail-source';
 import { RateLimiter } from '../../../functions/core/source/rate-limiter';
-import { Deadline } from '../../../functions/core/time';
+import { Deadline } from '../../../functions/core/deadline';
 import { generateEvents, startStandIns } from '../../../standins';
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ import type { Connector } from '../../connector';
 import { compileFilters } from '../../filters';
 import { createSink } from '../../sink/create-sink';
 import type { Sink } from '../../sink/sink';
-import { Deadline } from '../../time';
+import { Deadline } from '../../deadline';
 import type { ForwardObjectDeps } from './forward-object';
 import { s3ClientFor } from './s3-client';
 

@@ -13,7 +13,8 @@ import type { BatchLimits } from '../../sink/batcher';
 import { SinkRejectedError, SinkUnavailableError } from '../../sink/errors';
 import { buildRecord, type OutgoingRecord } from '../../sink/records';
 import type { Sink } from '../../sink/sink';
-import { backoffDelayMs, DeadlineReachedError, sleep, type Deadline } from '../../time';
+import { DeadlineReachedError, type Deadline } from '../../deadline';
+import { backoffDelayMs, retry } from '../../retry';
 import { headEtag, ObjectReadError, openTrailObject, type ReadErrorCode } from './object-reader';
 import { parseTrailKey } from './trail-keys';
 
@@ -91,28 +92,33 @@ export async function forwardObject(target: { bucket: string; key: string; etag?
   let handled = lease.entry.delivered;
   counts.duplicatesSkipped = handled;
   const attempts = deps.readAttempts ?? 3;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await streamObject(ref, handled, deps, counts, (n) => (handled = n));
-      return { status: 'delivered', ref, ...counts };
-    } catch (err) {
-      if (err instanceof DeadlineReachedError) {
-        await deps.ledger.release(ref, deps.owner).catch(() => undefined);
-        deps.logger.info('Deadline near: trail file continues in a later invocation', { bucket: ref.bucket, key: ref.key, delivered: handled });
-        return { status: 'continued', ref, continuedBecause: 'deadline', ...counts };
-      }
-      if (err instanceof LeaseLostError) return { status: 'continued', ref, continuedBecause: 'lease-held', retryAfterMs: 0, ...counts };
-      const failure = describe(err);
-      const delay = backoffDelayMs(attempt, 200, 5000);
-      if (err instanceof ObjectReadError && err.transient && attempt < attempts && deps.deadline.allows(delay)) {
-        deps.logger.warn('Reading a trail file failed part way; reading it again', { bucket: ref.bucket, key: ref.key, error: err.message, attempt });
-        await sleep(delay);
-        continue;
-      }
-      await deps.ledger.release(ref, deps.owner, isDeliveryFailure(failure.code) ? undefined : failure.code).catch(() => undefined);
-      if (isDeliveryFailure(failure.code)) return { status: 'failed', ref, ...failure, ...counts };
-      return fail(failure.code, failure.message);
+  let lastReadError: ObjectReadError | undefined;
+  try {
+    await retry(
+      async (attempt) => {
+        if (lastReadError) deps.logger.warn('Reading a trail file failed part way; reading it again', { bucket: ref.bucket, key: ref.key, error: lastReadError.message, attempt });
+        await streamObject(ref, handled, deps, counts, (n) => (handled = n));
+      },
+      {
+        maxAttempts: attempts,
+        isRetryable: (err) => err instanceof ObjectReadError && err.transient,
+        backoff: (attempt) => backoffDelayMs(attempt + 1, 200, 5000),
+        onRetry: (err) => (lastReadError = err as ObjectReadError),
+        deadline: deps.deadline,
+      },
+    );
+    return { status: 'delivered', ref, ...counts };
+  } catch (err) {
+    if (err instanceof DeadlineReachedError) {
+      await deps.ledger.release(ref, deps.owner).catch(() => undefined);
+      deps.logger.info('Deadline near: trail file continues in a later invocation', { bucket: ref.bucket, key: ref.key, delivered: handled });
+      return { status: 'continued', ref, continuedBecause: 'deadline', ...counts };
     }
+    if (err instanceof LeaseLostError) return { status: 'continued', ref, continuedBecause: 'lease-held', retryAfterMs: 0, ...counts };
+    const failure = describe(err);
+    await deps.ledger.release(ref, deps.owner, isDeliveryFailure(failure.code) ? undefined : failure.code).catch(() => undefined);
+    if (isDeliveryFailure(failure.code)) return { status: 'failed', ref, ...failure, ...counts };
+    return fail(failure.code, failure.message);
   }
 }
 
