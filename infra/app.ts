@@ -7,28 +7,20 @@
 import { App } from 'aws-cdk-lib';
 import { ForwarderStack } from './forwarder-stack';
 import { addNagChecks } from './nag';
-import { S3_KEYS, TrailFilesStack } from './s3-source-stack';
-import { s3OptionsFromContext } from './s3-settings';
 import { OptionError, optionsFromContext } from './settings';
 
 const app = new App();
 try {
   const context = app.node.getAllContext();
   const stackName = (context.stackName as string | undefined) ?? 'CloudTrailDnifForwarder';
-  if (context.source === 's3') {
-    // The trail-file source (infra/s3-source-stack.ts): its own options, the shared ones checked as usual.
-    const shared = Object.fromEntries(Object.entries(context).filter(([k]) => !S3_KEYS.has(k)));
-    new TrailFilesStack(app, stackName, {
-      ...optionsFromContext(shared),
-      ...s3OptionsFromContext((key) => context[key]),
-      description: 'CloudTrail trail files to DNIF: S3 notifications through SQS to the S3 forwarder, object ledger, test connection, alarms',
-    });
-  } else {
-    new ForwarderStack(app, stackName, {
-      ...optionsFromContext(context),
-      description: 'CloudTrail to DNIF forwarder: schedules, forwarder and test-connection Lambdas, checkpoints, alarms',
-    });
-  }
+  // One stack for both sources: `-c source=s3` makes its one connector read trail files.
+  new ForwarderStack(app, stackName, {
+    ...optionsFromContext(context),
+    description:
+      context.source === 's3'
+        ? 'CloudTrail trail files to DNIF: S3 notifications through SQS to the S3 forwarder, object ledger, test connection, alarms'
+        : 'CloudTrail to DNIF forwarder: schedules, forwarder and test-connection Lambdas, checkpoints, alarms',
+  });
 } catch (err) {
   if (!(err instanceof OptionError)) throw err;
   console.error(err.message);

@@ -6,13 +6,15 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
+import type { TrailFileOptions } from './s3-settings';
 
 export type FunctionUrlAuth = 'AWS_IAM' | 'NONE';
 
 /**
  * Where a connector reads CloudTrail from. `lookup-events`: Event history through LookupEvents
- * (management and Insights events, about 100 events/s per account and region). `s3`: the
- * files a trail writes to S3 (data events too) — being built; the construct refuses it until then.
+ * (management and Insights events, about 100 events/s per account and region), on a schedule.
+ * `s3`: the files a trail writes to S3 (data events too), through S3 notifications and a queue
+ * (`trailBucket` and the other TrailFileOptions; docs/s3-source.md).
  */
 export type ConnectorSource = 'lookup-events' | 's3';
 
@@ -20,9 +22,9 @@ export type ConnectorSource = 'lookup-events' | 's3';
 export interface ConnectorDefaults {
   /** Where the connector reads CloudTrail from. @default 'lookup-events' */
   readonly source?: ConnectorSource;
-  /** Minutes between forwarder runs of this connector (1-60). @default 5 */
+  /** Minutes between forwarder runs of this connector (1-60; lookup-events only). @default 5 */
   readonly scheduleMinutes?: number;
-  /** Regions the functions' own role may call LookupEvents in (aws:RequestedRegion). @default any region */
+  /** Regions the functions' own role may call LookupEvents in (aws:RequestedRegion; lookup-events only). @default any region */
   readonly regions?: string[];
   /** A role the connector assumes (`roleArn` in the secret); grants sts:AssumeRole on exactly it. @default none */
   readonly roleArn?: string;
@@ -38,8 +40,12 @@ export interface ConnectorSecretOptions {
   readonly secretName?: string;
 }
 
-/** One connector of `connectors`: one DNIF destination and one set of CloudTrail credentials. */
-export interface ConnectorOptions extends ConnectorDefaults, ConnectorSecretOptions {
+/**
+ * One connector of `connectors`: one DNIF destination and one set of CloudTrail credentials.
+ * With `source: 's3'` it reads a trail's files: `trailBucket` is then required, and the
+ * connector gets its own queue, dead-letter queue, S3 forwarder and alarms.
+ */
+export interface ConnectorOptions extends ConnectorDefaults, ConnectorSecretOptions, TrailFileOptions {
   /**
    * Names the connector in construct ids, alarms, metrics (dimension `connector`) and the
    * test-connection URL (`?connector=<name>`). Letters, digits, `-` and `_`. Must equal the
@@ -49,11 +55,13 @@ export interface ConnectorOptions extends ConnectorDefaults, ConnectorSecretOpti
 }
 
 /** The construct's options that are plain values (and so may come from cdk context). */
-export interface CloudTrailToDnifOptions extends ConnectorDefaults, ConnectorSecretOptions {
+export interface CloudTrailToDnifOptions extends ConnectorDefaults, ConnectorSecretOptions, TrailFileOptions {
   /**
-   * Many connectors in one deployment: one schedule, secret and lease each; shared table,
-   * functions and dashboard; alarms per connector. The top-level scheduleMinutes, regions and
-   * roleArn are their defaults; the top-level secret options are not allowed with it.
+   * Many connectors in one deployment: one secret each; a schedule and a lease each for Event
+   * history (sharing the forwarder), a queue and S3 forwarder each for trail files; shared
+   * table, alarm topic and dashboard; alarms per connector. The top-level source,
+   * scheduleMinutes, regions, roleArn and trail-file options are their defaults; the top-level
+   * secret options are not allowed with it.
    * @default one connector, from the top-level secret options
    */
   readonly connectors?: ConnectorProps[];

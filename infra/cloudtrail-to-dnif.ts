@@ -1,14 +1,14 @@
 /**
- * CloudTrailToDnif: the whole forwarder as one L3 construct. Per connector a secret and a
- * schedule (and a lease and checkpoints in the shared table, kept by the functions); shared
- * by all connectors the table, the forwarder and test-connection functions, the dead-letter
- * queue, the alarm topic and the dashboard; alarms per connector.
+ * CloudTrailToDnif: the whole forwarder as one L3 construct. Per connector a secret, and by its
+ * source either a schedule (Event history: a lease and checkpoints in the shared table, kept
+ * by the shared forwarder) or a trail-file queue with its own S3 forwarder (S3Source). Shared
+ * by all connectors the table, the alarm topic and the dashboard; alarms per connector.
  *
  *   new CloudTrailToDnif(this, 'Dnif', { connectors: [{ name: 'prod', secretArn }], alarmEmail })
  */
 import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -24,6 +24,8 @@ import { ConnectorSecret } from './connector-secret';
 import { Monitoring } from './monitoring';
 import { acknowledge } from './acknowledge';
 import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo, tableKeyStatement } from './permissions';
+import { S3Source } from './s3-source';
+import { TrailAudit } from './trail-audit';
 import { ServiceFunction } from './service-function';
 import { resolveSettings, type ResolvedConnector, type Settings } from './settings';
 
@@ -34,22 +36,38 @@ const SCHEDULE_SLACK_SECONDS = 30;
 /** What the construct made for one connector. */
 export interface ConnectorResources {
   readonly name: string;
+  readonly source: 'lookup-events' | 's3';
   /** The secret its functions read (created with a placeholder, or the one given). */
   readonly secret: secretsmanager.ISecret;
-  /** The EventBridge rule that starts its runs. */
-  readonly schedule: events.Rule;
+  /** Event history: the EventBridge rule that starts its runs. */
+  readonly schedule?: events.Rule;
+  /** Trail files: its queue, dead-letter queue, S3 forwarder and test-connection function. */
+  readonly trailFiles?: S3Source;
+  /** Trail files: the hourly digest audit of its trail. */
+  readonly audit?: TrailAudit;
+}
+
+interface EventHistoryParts {
+  readonly deadLetterQueue: sqs.Queue;
+  readonly forwarder: ServiceFunction;
+  readonly testConnection: ServiceFunction;
+  readonly url: lambda.FunctionUrl;
 }
 
 export class CloudTrailToDnif extends Construct {
   /** The props with every default applied. */
   readonly settings: Settings;
   readonly table: dynamodb.ITable;
-  readonly deadLetterQueue: sqs.Queue;
-  readonly forwarderFunction: lambda.Function;
-  readonly forwarderRole: iam.Role;
-  readonly testConnectionFunction: lambda.Function;
-  readonly testConnectionRole: iam.Role;
-  readonly testConnectionUrl: lambda.FunctionUrl;
+  /**
+   * The Event history parts, shared by the lookup-events connectors: undefined when every
+   * connector reads trail files (each trail-file connector has its own: `connectors[i].trailFiles`).
+   */
+  readonly deadLetterQueue?: sqs.Queue;
+  readonly forwarderFunction?: lambda.Function;
+  readonly forwarderRole?: iam.Role;
+  readonly testConnectionFunction?: lambda.Function;
+  readonly testConnectionRole?: iam.Role;
+  readonly testConnectionUrl?: lambda.FunctionUrl;
   readonly alarmTopic: sns.ITopic;
   readonly alarms: cloudwatch.Alarm[];
   readonly dashboard: cloudwatch.Dashboard;
@@ -61,23 +79,11 @@ export class CloudTrailToDnif extends Construct {
     super(scope, id);
     const s = (this.settings = resolveSettings(props));
     const stackName = Stack.of(this).stackName;
-    const shortest = Math.min(...s.connectors.map((c) => c.scheduleMinutes));
 
     this.table =
       props.existingTable ??
       // Losing the checkpoints means a re-backfill and duplicates in DNIF.
       createCheckpointTable(this, 'Checkpoints');
-
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    const terminal =
-      'This queue is itself the dead-letter destination (failed forwarder runs and undeliverable schedule events); ' +
-      'a further redrive would only move the same records, and the DeadLetters alarm watches it.';
-    acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', terminal);
-    acknowledge(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', terminal);
 
     const secrets = s.connectors.map(
       (c) =>
@@ -90,6 +96,94 @@ export class CloudTrailToDnif extends Construct {
         }),
     );
     const network = { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups };
+    const lookup = s.connectors.filter((c) => !c.s3);
+    const history = lookup.length ? this.eventHistory(s, lookup, lookup.map((c) => secrets[s.connectors.indexOf(c)]), network) : undefined;
+
+    s.connectors.forEach((c, i) => {
+      const secret = secrets[i];
+      if (c.s3) {
+        // The one-connector form keeps the construct ids of the trail-file stack (TrailFiles/...).
+        const trailFiles = new S3Source(this.scopeOf(c), 'TrailFiles', {
+          settings: s,
+          s3: c.s3,
+          connector: secret,
+          table: this.table,
+          roleArn: c.roleArn,
+          connectorName: c.implicit ? undefined : c.name,
+          ...network,
+        });
+        this.connectors.push({ name: c.name, source: 's3', secret: secret.secret, trailFiles });
+      } else {
+        const schedule = connectorSchedule(this.scopeOf(c), {
+          connector: c,
+          secretId: secret.secretId,
+          forwarder: (history as EventHistoryParts).forwarder.fn,
+          deadLetterQueue: (history as EventHistoryParts).deadLetterQueue,
+        });
+        this.connectors.push({ name: c.name, source: 'lookup-events', secret: secret.secret, schedule });
+      }
+    });
+
+    // A stack of one trail-file connector had its monitoring inside TrailFiles: kept there, so
+    // its topic, dashboard and alarms keep their logical ids.
+    const trailFileSources = this.connectors.flatMap((c) => (c.trailFiles ? [c.trailFiles] : []));
+    const soleTrailFiles = !history && s.connectors[0].implicit ? trailFileSources[0] : undefined;
+    const monitoring = new Monitoring(soleTrailFiles ?? this, 'Monitoring', {
+      eventHistory: history && { forwarder: history.forwarder.fn, testConnection: history.testConnection.fn, deadLetterQueue: history.deadLetterQueue },
+      scheduleMinutes: lookup.length ? Math.min(...lookup.map((c) => c.scheduleMinutes)) : 5,
+      connectors: lookup.map((c) => ({ name: c.name, dimension: c.implicit ? undefined : c.name, scheduleMinutes: c.scheduleMinutes })),
+      lagAlarmSeconds: s.lagAlarmSeconds,
+      deliveryDelayAlarmSeconds: s.deliveryDelayAlarmSeconds,
+      noEventsAlarmHours: s.noEventsAlarmHours,
+      alarmEmail: s.alarmEmail,
+      alarmTopicArn: s.alarmTopicArn,
+      existingAlarmTopic: props.existingAlarmTopic,
+      namePrefix: props.namePrefix ?? stackName,
+    });
+    s.connectors.forEach((c, i) => {
+      const trailFiles = this.connectors[i].trailFiles;
+      if (!trailFiles || !c.audit) return;
+      trailFiles.monitor(monitoring);
+      // The hourly audit that proves from the trail's digests that every file was delivered (infra/trail-audit.ts).
+      const audit = new TrailAudit(this.scopeOf(c), 'TrailAudit', {
+        ...s,
+        settings: c.audit,
+        connector: secrets[i],
+        table: this.table,
+        monitoring,
+        testConnection: trailFiles.testConnection,
+        roleArn: c.roleArn,
+        connectorName: c.implicit ? undefined : c.name,
+        ...network,
+      });
+      this.connectors[i] = { ...this.connectors[i], audit };
+    });
+
+    this.deadLetterQueue = history?.deadLetterQueue;
+    this.forwarderFunction = history?.forwarder.fn;
+    this.forwarderRole = history?.forwarder.role;
+    this.testConnectionFunction = history?.testConnection.fn;
+    this.testConnectionRole = history?.testConnection.role;
+    this.testConnectionUrl = history?.url;
+    this.alarmTopic = monitoring.topic;
+    this.alarms = monitoring.alarms;
+    this.dashboard = monitoring.dashboard;
+    this.dashboardUrl = monitoring.dashboardUrl;
+  }
+
+  /** The forwarder, test-connection function and dead-letter queue the lookup-events connectors share. */
+  private eventHistory(s: Settings, lookup: ResolvedConnector[], secrets: ConnectorSecret[], network: Pick<CloudTrailToDnifProps, 'vpc' | 'vpcSubnets' | 'securityGroups'>): EventHistoryParts {
+    const shortest = Math.min(...lookup.map((c) => c.scheduleMinutes));
+    const deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    const terminal =
+      'This queue is itself the dead-letter destination (failed forwarder runs and undeliverable schedule events); ' +
+      'a further redrive would only move the same records, and the DeadLetters alarm watches it.';
+    acknowledge(deadLetterQueue, 'AwsSolutions-SQS3', terminal);
+    acknowledge(deadLetterQueue, 'Serverless-SQSRedrivePolicy', terminal);
     const powertools = { POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE, POWERTOOLS_LOG_LEVEL: 'INFO' };
 
     const forwarder = new ServiceFunction(this, 'Forwarder', {
@@ -100,7 +194,7 @@ export class CloudTrailToDnif extends Construct {
       timeout: Duration.seconds(Math.min(shortest * 60 - SCHEDULE_SLACK_SECONDS, MAX_TIMEOUT_SECONDS)),
       // One run at a time per connector, and no connector waits for another's slot; the lease
       // in the table is the second line of defence.
-      reservedConcurrentExecutions: s.connectors.length,
+      reservedConcurrentExecutions: lookup.length,
       logRetentionDays: s.logRetentionDays,
       environment: {
         // The default connector; a named connector's schedule names its own secret in the event.
@@ -120,7 +214,7 @@ export class CloudTrailToDnif extends Construct {
     forwarder.fn.configureAsyncInvoke({
       retryAttempts: 0,
       maxEventAge: Duration.minutes(shortest),
-      onFailure: sendMessageOnlyTo(this.deadLetterQueue),
+      onFailure: sendMessageOnlyTo(deadLetterQueue),
     });
     acknowledge(
       forwarder.fn,
@@ -129,7 +223,7 @@ export class CloudTrailToDnif extends Construct {
         'whose record carries the error as well as the event; a DeadLetterConfig as well would deliver every failure twice.',
     );
 
-    const named = s.connectors.filter((c) => !c.implicit);
+    const named = lookup.filter((c) => !c.implicit);
     const testConnection = new ServiceFunction(this, 'TestConnection', {
       code: 'test-connection',
       description: 'Checks the CloudTrail-to-DNIF connector (function URL)',
@@ -143,7 +237,7 @@ export class CloudTrailToDnif extends Construct {
         [ENV.secretId]: secrets[0].secretId,
         // `?connector=<name>` picks one of these; no name means SECRET_ID.
         ...(named.length
-          ? { [ENV.connectorSecretIds]: Stack.of(this).toJsonString(Object.fromEntries(named.map((c) => [c.name, secrets[s.connectors.indexOf(c)].secretId]))) }
+          ? { [ENV.connectorSecretIds]: Stack.of(this).toJsonString(Object.fromEntries(named.map((c) => [c.name, secrets[lookup.indexOf(c)].secretId]))) }
           : {}),
         POWERTOOLS_SERVICE_NAME: TEST_CONNECTION_SERVICE,
         ...powertools,
@@ -156,53 +250,18 @@ export class CloudTrailToDnif extends Construct {
       'Invoked only synchronously, through its function URL: the caller gets the error in the response, so there is no ' +
         'asynchronous event to dead-letter.',
     );
-    for (const fn of [forwarder, testConnection]) this.grantConnectorUse(fn, secrets, s.connectors);
+    for (const fn of [forwarder, testConnection]) this.grantConnectorUse(fn, secrets, lookup);
 
-    this.testConnectionUrl = testConnection.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType[s.functionUrlAuth] });
+    const url = testConnection.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType[s.functionUrlAuth] });
     if (s.functionUrlAuth === 'NONE') {
-      Annotations.of(this.testConnectionUrl).addWarningV2(
+      Annotations.of(url).addWarningV2(
         'cloudtrail-dnif:PublicTestConnectionUrl',
         'functionUrlAuth=NONE: anyone who learns the test-connection URL can call it. Each call reads the connector ' +
           'secret, calls LookupEvents (sharing the 2/s quota with the forwarder) and contacts DNIF; the answer names ' +
           'failed checks but never secret values. Prefer AWS_IAM and a SigV4 client (docs/deploy.md).',
       );
     }
-
-    s.connectors.forEach((c, i) => {
-      // Extension point: a connector with source 's3' (infra/s3-source.ts) gets its queue and
-      // handler here instead of a schedule, sharing this table, topic and dashboard.
-      const schedule = connectorSchedule(this.scopeOf(c), {
-        connector: c,
-        secretId: secrets[i].secretId,
-        forwarder: forwarder.fn,
-        deadLetterQueue: this.deadLetterQueue,
-      });
-      this.connectors.push({ name: c.name, secret: secrets[i].secret, schedule });
-    });
-
-    const monitoring = new Monitoring(this, 'Monitoring', {
-      forwarder: forwarder.fn,
-      testConnection: testConnection.fn,
-      deadLetterQueue: this.deadLetterQueue,
-      scheduleMinutes: shortest,
-      connectors: s.connectors.map((c) => ({ name: c.name, dimension: c.implicit ? undefined : c.name, scheduleMinutes: c.scheduleMinutes })),
-      lagAlarmSeconds: s.lagAlarmSeconds,
-      deliveryDelayAlarmSeconds: s.deliveryDelayAlarmSeconds,
-      noEventsAlarmHours: s.noEventsAlarmHours,
-      alarmEmail: s.alarmEmail,
-      alarmTopicArn: s.alarmTopicArn,
-      existingAlarmTopic: props.existingAlarmTopic,
-      namePrefix: props.namePrefix ?? stackName,
-    });
-
-    this.forwarderFunction = forwarder.fn;
-    this.forwarderRole = forwarder.role;
-    this.testConnectionFunction = testConnection.fn;
-    this.testConnectionRole = testConnection.role;
-    this.alarmTopic = monitoring.topic;
-    this.alarms = monitoring.alarms;
-    this.dashboard = monitoring.dashboard;
-    this.dashboardUrl = monitoring.dashboardUrl;
+    return { deadLetterQueue, forwarder, testConnection, url };
   }
 
   /**
@@ -210,7 +269,12 @@ export class CloudTrailToDnif extends Construct {
    * lambda:InvokeFunction only through a function URL, as URLs created since October 2025 need.
    */
   grantInvokeTestConnectionUrl(grantee: iam.IGrantable): iam.Grant {
-    const [url, ...rest] = functionUrlCallerStatements(this.testConnectionFunction.functionArn);
+    // Every test-connection function: the Event history one and each trail-file connector's.
+    const functions = [
+      ...(this.testConnectionFunction ? [this.testConnectionFunction] : []),
+      ...this.connectors.flatMap((c) => (c.trailFiles ? [c.trailFiles.testConnection.fn] : [])),
+    ];
+    const [url, ...rest] = functionUrlCallerStatements(functions.map((fn) => fn.functionArn));
     const grant = iam.Grant.addToPrincipal({ grantee, actions: url.actions, resourceArns: url.resources, conditions: url.conditions });
     for (const statement of rest) grantee.grantPrincipal.addToPrincipalPolicy(statement);
     return grant;

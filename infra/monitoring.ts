@@ -22,10 +22,15 @@ export interface MonitoredConnector {
   readonly scheduleMinutes: number;
 }
 
-export interface MonitoringProps {
+/** The Event history functions and their dead-letter queue (absent when every connector reads trail files). */
+export interface EventHistoryResources {
   readonly forwarder: lambda.IFunction;
   readonly testConnection: lambda.IFunction;
   readonly deadLetterQueue: sqs.IQueue;
+}
+
+export interface MonitoringProps {
+  readonly eventHistory?: EventHistoryResources;
   /** The shortest interval of any connector: the forwarder function runs at least this often. */
   readonly scheduleMinutes: number;
   readonly connectors: MonitoredConnector[];
@@ -83,8 +88,16 @@ export class Monitoring extends Construct {
     // One period per run, never under 5 minutes: a longer interval would leave empty periods
     // between runs, and the Lambda metrics are smoother over 5.
     const period = periodFor(props.scheduleMinutes);
-    const { forwarder, testConnection, deadLetterQueue: dlq } = props;
+    if (props.eventHistory) this.addEventHistoryAlarms(props.eventHistory, period);
+    for (const c of props.connectors) this.addConnectorAlarms(c, props);
 
+    const dashboardName = `${props.namePrefix}-${Aws.REGION}`;
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName, defaultInterval: Duration.days(1) });
+    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`;
+    this.addWidgets(props, period);
+  }
+
+  private addEventHistoryAlarms({ forwarder, testConnection, deadLetterQueue: dlq }: EventHistoryResources, period: Duration): void {
     const sum = { statistic: 'Sum', period };
     this.alarm('ForwarderErrors', 'The forwarder run failed (threw or timed out).', forwarder.metricErrors(sum), {
       threshold: 1,
@@ -101,12 +114,6 @@ export class Monitoring extends Construct {
       dlq.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: Duration.minutes(5) }), { threshold: 1 });
     this.alarm('TestConnectionErrors', 'The test-connection function crashed (a failed check is a 4xx/5xx answer, not an error).',
       testConnection.metricErrors({ statistic: 'Sum', period: Duration.minutes(5) }), { threshold: 1 });
-    for (const c of props.connectors) this.addConnectorAlarms(c, props);
-
-    const dashboardName = `${props.namePrefix}-${Aws.REGION}`;
-    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', { dashboardName, defaultInterval: Duration.days(1) });
-    this.dashboardUrl = `https://${Aws.REGION}.console.aws.amazon.com/cloudwatch/home?region=${Aws.REGION}#dashboards:name=${dashboardName}`;
-    this.addWidgets(props, period);
   }
 
   /**
@@ -189,7 +196,11 @@ export class Monitoring extends Construct {
     return topic;
   }
 
-  /** An alarm on the topic with its runbook pointer (the trail-file source and the audit add theirs through it). */
+  /**
+   * An alarm on the topic with its runbook pointer (the trail-file connectors and their audits add
+   * theirs through it). `scope` holds the alarm construct (default this one); its name is
+   * `<prefix>-<id>` either way.
+   */
   alarm(
     id: string,
     what: string,
@@ -197,9 +208,10 @@ export class Monitoring extends Construct {
     options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number },
     runbook = id,
     runbookFile = 'docs/deploy.md',
+    scope: Construct = this,
   ): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
-    const alarm = metric.createAlarm(this, id, {
+    const alarm = metric.createAlarm(scope, id, {
       alarmName: `${this.alarmPrefix}-${id}`,
       alarmDescription: `${what} Runbook: ${runbookFile}, "${runbook}".`,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
@@ -215,7 +227,6 @@ export class Monitoring extends Construct {
   }
 
   private addWidgets(props: MonitoringProps, period: Duration): void {
-    const { forwarder, testConnection, deadLetterQueue: dlq } = props;
     const graph = (title: string, left: cloudwatch.IMetric[], extra: Partial<cloudwatch.GraphWidgetProps> = {}) =>
       new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, period, ...extra });
     const appSum = (name: ForwarderMetricName) => forwarderMetric(name, 'Sum', period);
@@ -256,6 +267,8 @@ export class Monitoring extends Construct {
         graph('Failed runs and sink errors, by connector', [...each('RunsFailed', 'Sum'), ...each('SinkErrors', 'Sum')]),
       );
     }
+    if (!props.eventHistory) return;
+    const { forwarder, testConnection, deadLetterQueue: dlq } = props.eventHistory;
     this.dashboard.addWidgets(
       graph('Run duration (ms)', [forwarderMetric('RunDuration', 'Maximum', period), forwarderMetric('RunDuration', 'Average', period)]),
       graph('Forwarder Lambda', [

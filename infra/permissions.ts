@@ -60,18 +60,19 @@ export function assumeRoleStatement(roleArns: string[]): iam.PolicyStatement {
  * function, and — for function URLs created since October 2025 — lambda:InvokeFunction, but
  * only when invoked through a function URL, so the grant cannot call the function directly.
  */
-export function functionUrlCallerStatements(functionArn: string): iam.PolicyStatement[] {
+export function functionUrlCallerStatements(functionArns: string | string[]): iam.PolicyStatement[] {
+  const resources = Array.isArray(functionArns) ? functionArns : [functionArns];
   return [
     new iam.PolicyStatement({
       sid: 'CallTestConnectionUrl',
       actions: ['lambda:InvokeFunctionUrl'],
-      resources: [functionArn],
+      resources,
       conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
     }),
     new iam.PolicyStatement({
       sid: 'InvokeTestConnectionViaUrlOnly',
       actions: ['lambda:InvokeFunction'],
-      resources: [functionArn],
+      resources,
       conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
     }),
   ];

@@ -1,6 +1,6 @@
 /**
- * Options of the trail-file source (`-c source=s3`), their defaults and checks. Kept apart from
- * settings.ts: they mean nothing to the LookupEvents source.
+ * Options of the trail-file source (a connector with `source: 's3'`, or `-c source=s3`), their
+ * defaults and checks. Kept apart from settings.ts: they mean nothing to the LookupEvents source.
  */
 import { OptionError } from './settings';
 import type { TrailAuditOptions } from './trail-audit';
@@ -8,9 +8,8 @@ import type { TrailAuditOptions } from './trail-audit';
 /** How S3 tells the queue about new trail files. */
 export type NotificationRoute = 's3' | 'eventbridge' | 'sns' | 'external';
 
-export interface S3SourceOptions extends TrailAuditOptions {
-  /** Which source the connector reads. @default lookup-events */
-  readonly source?: 'lookup-events' | 's3';
+/** What a connector with `source: 's3'` sets (the same names at the top level are their defaults). */
+export interface TrailFileOptions extends TrailAuditOptions {
   /** The trail's bucket: a name or an ARN (it may live in another account). Required with source=s3. */
   readonly trailBucket?: string;
   /** The trail's S3 key prefix, without a trailing slash. @default none */
@@ -38,6 +37,23 @@ export interface S3SourceOptions extends TrailAuditOptions {
   readonly queueAgeAlarmSeconds?: number;
 }
 
+export interface S3SourceOptions extends TrailFileOptions {
+  /** Which source the connector reads. @default lookup-events */
+  readonly source?: 'lookup-events' | 's3';
+}
+
+/** The names of TrailFileOptions, in props, in a connector and in `-c name=value`. */
+export const TRAIL_FILE_OPTION_NAMES = [
+  'trailBucket', 'trailPrefix', 'trailKmsKeyArn', 'notifications', 'trailTopicArn', 'maxConcurrency', 's3BatchSize',
+  's3FunctionTimeoutSeconds', 'outageToleranceHours', 'queueAgeAlarmSeconds', 'auditLookbackHours',
+] as const satisfies readonly (keyof TrailFileOptions)[];
+
+/** Only the trail-file options that are set. */
+export function trailFileOptionsOf(o: object): TrailFileOptions {
+  const values = o as Record<string, unknown>;
+  return Object.fromEntries(TRAIL_FILE_OPTION_NAMES.flatMap((k) => (values[k] === undefined ? [] : [[k, values[k]]])));
+}
+
 export interface S3SourceSettings {
   readonly bucketName: string;
   readonly bucketArn: string;
@@ -59,29 +75,32 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[\w-]+$/;
 const TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]+$/;
 const ROUTES: readonly NotificationRoute[] = ['s3', 'eventbridge', 'sns', 'external'];
 
-function int(option: string, value: number | undefined, fallback: number, min: number, max: number): number {
-  const n = value ?? fallback;
-  if (!Number.isInteger(n) || n < min || n > max) throw new OptionError(option, `must be a whole number from ${min} to ${max}, got ${n}`);
-  return n;
-}
-
-/** Undefined when the stack reads Event history (the default source). */
-export function resolveS3Settings(o: S3SourceOptions): S3SourceSettings | undefined {
+/**
+ * Undefined when the connector reads Event history (the default source). `where` names a field
+ * in errors (`connectors[2].trailBucket` for a connector of `connectors`).
+ */
+export function resolveS3Settings(o: S3SourceOptions, where: (field: string) => string = (f) => f): S3SourceSettings | undefined {
+  const fail = (field: string, problem: string) => new OptionError(where(field), problem);
+  const int = (option: string, value: number | undefined, fallback: number, min: number, max: number): number => {
+    const n = value ?? fallback;
+    if (!Number.isInteger(n) || n < min || n > max) throw fail(option, `must be a whole number from ${min} to ${max}, got ${n}`);
+    return n;
+  };
   if (o.source !== undefined && o.source !== 'lookup-events' && o.source !== 's3') {
-    throw new OptionError('source', `must be lookup-events or s3, got "${String(o.source)}"`);
+    throw fail('source', `must be lookup-events or s3, got "${String(o.source)}"`);
   }
   if (o.source !== 's3') return undefined;
-  if (!o.trailBucket) throw new OptionError('trailBucket', 'is required with source=s3 (the bucket name or ARN the trail writes to)');
+  if (!o.trailBucket) throw fail('trailBucket', 'is required with source=s3 (the bucket name or ARN the trail writes to)');
   const arn = BUCKET_ARN.exec(o.trailBucket);
-  if (!arn && !BUCKET_NAME.test(o.trailBucket)) throw new OptionError('trailBucket', `must be an S3 bucket name or ARN, got "${o.trailBucket}"`);
+  if (!arn && !BUCKET_NAME.test(o.trailBucket)) throw fail('trailBucket', `must be an S3 bucket name or ARN, got "${o.trailBucket}"`);
   const bucketName = arn ? arn[2] : o.trailBucket;
   const prefix = (o.trailPrefix ?? '').replace(/^\/+|\/+$/g, '');
-  if (/[*?]/.test(prefix)) throw new OptionError('trailPrefix', 'must be a literal key prefix (no wildcards)');
-  if (o.trailKmsKeyArn !== undefined && !KMS_KEY_ARN.test(o.trailKmsKeyArn)) throw new OptionError('trailKmsKeyArn', `must be a KMS key ARN (arn:...:key/<id>), got "${o.trailKmsKeyArn}"`);
+  if (/[*?]/.test(prefix)) throw fail('trailPrefix', 'must be a literal key prefix (no wildcards)');
+  if (o.trailKmsKeyArn !== undefined && !KMS_KEY_ARN.test(o.trailKmsKeyArn)) throw fail('trailKmsKeyArn', `must be a KMS key ARN (arn:...:key/<id>), got "${o.trailKmsKeyArn}"`);
   const notifications = o.notifications ?? 's3';
-  if (!ROUTES.includes(notifications)) throw new OptionError('notifications', `must be one of ${ROUTES.join(', ')}, got "${String(notifications)}"`);
-  if (notifications === 'sns' && !o.trailTopicArn) throw new OptionError('trailTopicArn', 'is required with notifications=sns');
-  if (o.trailTopicArn !== undefined && !TOPIC_ARN.test(o.trailTopicArn)) throw new OptionError('trailTopicArn', `must be an SNS topic ARN, got "${o.trailTopicArn}"`);
+  if (!ROUTES.includes(notifications)) throw fail('notifications', `must be one of ${ROUTES.join(', ')}, got "${String(notifications)}"`);
+  if (notifications === 'sns' && !o.trailTopicArn) throw fail('trailTopicArn', 'is required with notifications=sns');
+  if (o.trailTopicArn !== undefined && !TOPIC_ARN.test(o.trailTopicArn)) throw fail('trailTopicArn', `must be an SNS topic ARN, got "${o.trailTopicArn}"`);
   return {
     bucketName,
     bucketArn: arn ? o.trailBucket : `arn:aws:s3:::${bucketName}`,

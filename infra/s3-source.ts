@@ -1,12 +1,14 @@
 /**
- * The trail-file source (`-c source=s3`): trail files land in S3, a notification reaches the
- * queue, the S3 forwarder reads each file and posts its records to DNIF, keeping its place in
- * the object ledger (the checkpoint table). Also the test-connection function for this source
- * and the alarms and dashboard. docs/s3-source.md explains the design, docs/deploy.md the setup.
+ * One trail-file connector (`source: 's3'`) of CloudTrailToDnif: trail files land in S3, a
+ * notification reaches the connector's queue, its S3 forwarder reads each file and posts the
+ * records to DNIF, keeping its place in the object ledger (the shared checkpoint table). Also the
+ * connector's test-connection function, and (monitor) its alarms and dashboard row on the
+ * construct's topic and dashboard. docs/s3-source.md explains the design, docs/deploy.md the setup.
  */
-import { Annotations, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -18,11 +20,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ConnectorSecret } from './connector-secret';
-import { forwarderMetric, Monitoring } from './monitoring';
-import { FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, type TrailFileMetricName } from '../functions/core/contract';
+import type { ConnectorSecret } from './connector-secret';
+import { forwarderMetric, type Monitoring } from './monitoring';
+import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, type TrailFileMetricName } from '../functions/core/contract';
 import { acknowledge } from './acknowledge';
-import { assumeRoleStatement, checkpointStatement } from './permissions';
+import { assumeRoleStatement, checkpointStatement, tableKeyStatement } from './permissions';
 import type { S3SourceSettings } from './s3-settings';
 import { ServiceFunction } from './service-function';
 import type { Settings } from './settings';
@@ -34,6 +36,14 @@ export interface S3SourceProps {
   readonly table: dynamodb.ITable;
   /** The connector's roleArn, when it assumes one to read the bucket. */
   readonly roleArn?: string;
+  /**
+   * Set for a connector of `connectors`: its metrics carry the `connector` dimension, its alarms
+   * and dashboard row its name. Unset for the one-connector form (plain alarm names).
+   */
+  readonly connectorName?: string;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 /** SPEC.md: the queue's visibility timeout is six times the function's (AWS's advice for SQS triggers). */
@@ -45,12 +55,15 @@ export class S3Source extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly forwarder: ServiceFunction;
   readonly testConnection: ServiceFunction;
-  readonly monitoring: Monitoring;
+  readonly testConnectionUrl: lambda.FunctionUrl;
+  /** The construct's alarms and dashboard, once monitor() has added this connector's to them. */
+  monitoring?: Monitoring;
 
-  constructor(scope: Construct, id: string, props: S3SourceProps) {
+  constructor(scope: Construct, id: string, private readonly props: S3SourceProps) {
     super(scope, id);
     const { settings: s, s3: t, connector, table } = props;
     const logsPrefix = `${t.prefix ? `${t.prefix}/` : ''}AWSLogs/`;
+    const network = { vpc: props.vpc, vpcSubnets: props.vpcSubnets, securityGroups: props.securityGroups };
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     const terminal = 'This queue is itself the dead-letter destination of the trail-file queue; the DeadLetters alarm watches it and docs/deploy.md says how to redrive it.';
@@ -75,17 +88,20 @@ export class S3Source extends Construct {
       reservedConcurrentExecutions: t.maxConcurrency + 2,
       logRetentionDays: s.logRetentionDays,
       environment: {
-        SECRET_ID: connector.secretId,
-        CHECKPOINT_TABLE: table.tableName,
+        [ENV.secretId]: connector.secretId,
+        [ENV.checkpointTable]: table.tableName,
         BATCH_MAX_EVENTS: String(s.batchMaxEvents),
         BATCH_MAX_BYTES: String(s.batchMaxBytes),
         DNIF_OUTAGE_TOLERANCE_HOURS: String(t.outageToleranceHours),
+        ...(props.connectorName ? { [ENV.metricsConnector]: props.connectorName } : {}),
         POWERTOOLS_SERVICE_NAME: FORWARDER_SERVICE,
         ...powertools,
       },
+      ...network,
     });
     this.grantTrailRead(this.forwarder, props);
     this.forwarder.fn.addToRolePolicy(checkpointStatement(table));
+    if (table.encryptionKey) this.forwarder.fn.addToRolePolicy(tableKeyStatement(table.encryptionKey));
     // Continuation messages: work handed on before the deadline or during a DNIF outage.
     this.forwarder.fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'HandWorkOnToTheQueue', actions: ['sqs:SendMessage', 'sqs:GetQueueUrl'], resources: [this.queue.queueArn] }));
     this.forwarder.fn.addEventSource(
@@ -111,7 +127,7 @@ export class S3Source extends Construct {
       reservedConcurrentExecutions: 2,
       logRetentionDays: s.logRetentionDays,
       environment: {
-        SECRET_ID: connector.secretId,
+        [ENV.secretId]: connector.secretId,
         SOURCE: 's3',
         TRAIL_BUCKET: t.bucketName,
         TRAIL_PREFIX: t.prefix,
@@ -119,55 +135,72 @@ export class S3Source extends Construct {
         POWERTOOLS_SERVICE_NAME: TEST_CONNECTION_SERVICE,
         ...powertools,
       },
+      ...network,
     });
     this.grantTrailRead(this.testConnection, props);
     this.testConnection.fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'SeeTheQueue', actions: ['sqs:GetQueueAttributes'], resources: [this.queue.queueArn] }));
     acknowledge(this.testConnection.fn, 'Serverless-LambdaDLQ', 'Invoked only synchronously, through its function URL: the caller gets the error in the response.');
-    const url = this.testConnection.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType[s.functionUrlAuth] });
+    this.testConnectionUrl = this.testConnection.fn.addFunctionUrl({ authType: lambda.FunctionUrlAuthType[s.functionUrlAuth] });
     if (s.functionUrlAuth === 'NONE') {
-      Annotations.of(url).addWarningV2('cloudtrail-dnif:PublicTestConnectionUrl', 'functionUrlAuth=NONE: anyone who learns the test-connection URL can call it. Prefer AWS_IAM (docs/deploy.md).');
+      Annotations.of(this.testConnectionUrl).addWarningV2('cloudtrail-dnif:PublicTestConnectionUrl', 'functionUrlAuth=NONE: anyone who learns the test-connection URL can call it. Prefer AWS_IAM (docs/deploy.md).');
     }
+  }
 
-    this.monitoring = new Monitoring(this, 'Monitoring', {
-      forwarder: this.forwarder.fn,
-      testConnection: this.testConnection.fn,
-      deadLetterQueue: this.deadLetterQueue,
-      scheduleMinutes: 5,
-      connectors: [],
-      namePrefix: Stack.of(this).stackName,
-      lagAlarmSeconds: s.lagAlarmSeconds,
-      noEventsAlarmHours: s.noEventsAlarmHours,
-      alarmEmail: s.alarmEmail,
-      alarmTopicArn: s.alarmTopicArn,
-    });
-    this.monitoring.alarm('QueueAgeHigh', `A trail-file notification has waited more than ${t.queueAgeAlarmSeconds} s (DNIF outage, or the forwarder cannot keep up).`,
-      this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }), { threshold: t.queueAgeAlarmSeconds, evaluationPeriods: 2 });
-    this.monitoring.alarm('ObjectReadErrors', 'A trail file could not be read (access or KMS denied, missing, corrupt); its message goes to the dead-letter queue.',
-      forwarderMetric('ObjectReadErrors', 'Sum', Duration.minutes(5)), { threshold: 1 });
+  /**
+   * This connector's alarms (its functions, queue, dead-letter queue and read errors) on the
+   * construct's topic, and its row on the dashboard. `alarmScope` holds the alarm constructs
+   * (the one-connector form keeps the logical ids the trail-file stack gave them).
+   */
+  monitor(monitoring: Monitoring, alarmScope?: Construct): void {
+    this.monitoring = monitoring;
+    const name = this.props.connectorName;
+    const t = this.props.s3;
+    const id = (alarm: string) => (name ? `${name}-${alarm}` : alarm);
+    const of = name ? ` (connector ${name})` : '';
+    const five = Duration.minutes(5);
+    const sum = { statistic: 'Sum', period: five };
+    const files = (metric: TrailFileMetricName) => forwarderMetric(metric, 'Sum', five, name);
+    const alarm = (alarmId: string, what: string, metric: cloudwatch.Metric, options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number }) =>
+      monitoring.alarm(id(alarmId), what, metric, options, alarmId, undefined, alarmScope);
 
-    const files = (name: TrailFileMetricName) => forwarderMetric(name, 'Sum', Duration.minutes(5));
-    this.monitoring.dashboard.addWidgets(
-      new cloudwatch.GraphWidget({ title: 'Trail files', left: [files('ObjectsForwarded'), files('ObjectsSkipped'), files('ObjectReadErrors'), files('Continuations'), files('DeliveryDeferred')], width: 12, height: 6 }),
+    alarm('ForwarderErrors', `The S3 forwarder${of} failed an invocation (threw or timed out).`, this.forwarder.fn.metricErrors(sum), { threshold: 1 });
+    alarm('ForwarderThrottled', `The S3 forwarder${of} was throttled: more work than its reserved concurrency.`, this.forwarder.fn.metricThrottles(sum), { threshold: 1 });
+    // A trail writes a file every ~5 minutes per account and region: silence means the notification route or the trail broke.
+    alarm('ForwarderNotRunning', `No trail-file notification${of} has started the S3 forwarder for 15 minutes (notification route broken, or the trail stopped writing).`,
+      this.forwarder.fn.metricInvocations(sum), {
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: 3,
+        treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+      });
+    alarm('DeadLetters', `A trail-file message${of} was moved to its dead-letter queue after ${MAX_RECEIVE_COUNT} receives.`,
+      this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: five }), { threshold: 1 });
+    alarm('TestConnectionErrors', `The trail-file test-connection function${of} crashed (a failed check is a 4xx/5xx answer, not an error).`,
+      this.testConnection.fn.metricErrors(sum), { threshold: 1 });
+    alarm('QueueAgeHigh', `A trail-file notification${of} has waited more than ${t.queueAgeAlarmSeconds} s (DNIF outage, or the forwarder cannot keep up).`,
+      this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: five }), { threshold: t.queueAgeAlarmSeconds, evaluationPeriods: 2 });
+    alarm('ObjectReadErrors', `A trail file${of} could not be read (access or KMS denied, missing, corrupt); its message goes to the dead-letter queue.`,
+      files('ObjectReadErrors'), { threshold: 1 });
+
+    const title = (what: string) => (name ? `${what}: ${name}` : what);
+    monitoring.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({ title: title('Trail files'), left: [files('ObjectsForwarded'), files('ObjectsSkipped'), files('ObjectReadErrors'), files('Continuations'), files('DeliveryDeferred')], width: 12, height: 6 }),
       new cloudwatch.GraphWidget({
-        title: 'Trail-file queue',
-        left: [this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }), this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' })],
+        title: title('Trail-file queue'),
+        left: [
+          this.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum' }),
+          this.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum' }),
+          this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', label: 'Dead letters' }),
+        ],
         width: 12,
         height: 6,
       }),
     );
-
-    const output = (oid: string, value: string, description: string) => new CfnOutput(this, oid, { value, description });
-    output('TrailQueueUrl', this.queue.queueUrl, 'The queue trail-file notifications go to');
-    output('TrailQueueArn', this.queue.queueArn, 'Point the bucket notification, EventBridge rule or SNS subscription here');
-    output('TrailDeadLetterQueueUrl', this.deadLetterQueue.queueUrl, 'Messages whose files could not be read');
-    output('TestConnectionUrl', url.url, `Test-connection function URL (auth ${s.functionUrlAuth})`);
-    output('ForwarderFunctionName', this.forwarder.fn.functionName, 'The S3 forwarder (direct invoke for replay: docs/s3-source.md)');
-    output('ForwarderRoleArn', this.forwarder.role.roleArn, 'Execution role of the S3 forwarder (grant it the bucket and key in the log-archive account)');
-    output('DashboardUrl', this.monitoring.dashboardUrl, 'CloudWatch dashboard');
   }
 
   /** GetObject and ListBucket on the trail's prefix only; kms:Decrypt on its key, through S3 only. */
   private grantTrailRead(fn: ServiceFunction, props: S3SourceProps): void {
+    // Only this connector's secret (and role): another connector's credentials are not its business.
     const { s3: t, connector } = props;
     const logsPrefix = `${t.prefix ? `${t.prefix}/` : ''}AWSLogs/`;
     // `?` (one character) for a space: the acknowledgement below names the resource, and an

@@ -6,6 +6,8 @@
  */
 import { CONNECTOR_NAME_PATTERN, NUMBER_SETTINGS, readNumber, REGION_PATTERN } from '../functions/core/contract';
 import type { CloudTrailToDnifOptions, CloudTrailToDnifProps, ConnectorOptions, ConnectorProps } from './cloudtrail-to-dnif-props';
+import { resolveS3Settings, s3OptionsFromContext, TRAIL_FILE_OPTION_NAMES, trailFileOptionsOf, type S3SourceSettings } from './s3-settings';
+import { resolveTrailAudit, type TrailAuditSettings } from './trail-audit';
 
 export class OptionError extends Error {
   constructor(option: string, problem: string) {
@@ -98,7 +100,7 @@ export function checkOptions(o: CloudTrailToDnifOptions): void {
 export function checkConnector(c: ConnectorOptions, i: number): void {
   const where = (field: string) => `connectors[${i}].${field}`;
   if (typeof c !== 'object' || c === null) throw new OptionError(`connectors[${i}]`, 'must be an object with a name');
-  const known = [...CONNECTOR_OWN_FIELDS, ...Object.keys(CONNECTOR_SPECS), 'existingSecret'];
+  const known = [...CONNECTOR_OWN_FIELDS, ...Object.keys(CONNECTOR_SPECS), ...TRAIL_FILE_OPTION_NAMES, 'existingSecret'];
   for (const key of Object.keys(c)) {
     if (!known.includes(key)) throw new OptionError(where(key), `is not a connector option${didYouMean(key, known)}`);
   }
@@ -111,9 +113,10 @@ export function checkConnector(c: ConnectorOptions, i: number): void {
  * an option, `stackName`, or CDK's own; anything else stops with a "did you mean".
  */
 export function optionsFromContext(context: Record<string, unknown>): CloudTrailToDnifOptions {
+  const trailKeys: readonly string[] = TRAIL_FILE_OPTION_NAMES;
   for (const key of Object.keys(context)) {
-    if (isCdkContextKey(key) || key === 'stackName' || key in OPTION_SPECS) continue;
-    throw new OptionError(key, `is not an option of this app${didYouMean(key, [...Object.keys(OPTION_SPECS), 'stackName'])} (docs/deploy.md, "Options")`);
+    if (isCdkContextKey(key) || key === 'stackName' || key in OPTION_SPECS || trailKeys.includes(key)) continue;
+    throw new OptionError(key, `is not an option of this app${didYouMean(key, [...Object.keys(OPTION_SPECS), ...trailKeys, 'stackName'])} (docs/deploy.md, "Options")`);
   }
   const options: Record<string, unknown> = {};
   for (const [name, spec] of Object.entries(OPTION_SPECS)) {
@@ -130,7 +133,8 @@ export function optionsFromContext(context: Record<string, unknown>): CloudTrail
     }
     options[name] = checkOption(name, spec, v);
   }
-  return options as CloudTrailToDnifOptions;
+  // The trail-file options (s3-settings.ts) are checked with their connector by resolveSettings.
+  return { ...trailFileOptionsOf(s3OptionsFromContext((key) => context[key])), ...options } as CloudTrailToDnifOptions;
 }
 
 /**
@@ -174,6 +178,10 @@ export interface ResolvedConnector {
   readonly secretKmsKeyArn?: string;
   readonly secretName?: string;
   readonly existingSecret?: ConnectorProps['existingSecret'];
+  /** Set exactly when source is 's3': the trail, its queue's sizing and its alarms. */
+  readonly s3?: S3SourceSettings;
+  /** Set exactly when source is 's3': the hourly digest audit of that trail (infra/trail-audit.ts). */
+  readonly audit?: TrailAuditSettings;
   /**
    * The one-connector form (no `connectors`): its resources keep the construct ids of the
    * single-connector stack, and its schedule sends the plain scheduled event (SECRET_ID).
@@ -220,11 +228,16 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
       throw new OptionError(where('existingSecret'), 'is the secret itself: give it, or secretArn/secretName, not both');
     }
     const source = c.source ?? o.source ?? 'lookup-events';
-    if (source === 's3') {
-      // Extension point: the trail-file source (infra/s3-source.ts) plugs in here and in
-      // CloudTrailToDnif.addConnector.
-      throw new OptionError(where('source'), '"s3" is not available yet: the trail-file source is being built; use "lookup-events"');
-    }
+    // Each trail-file option of the connector, else the top-level one.
+    const trail = { ...trailFileOptionsOf(o), ...trailFileOptionsOf(c) };
+    const trailWhere = (f: string) => (!implicit && f in trailFileOptionsOf(o) && !(f in trailFileOptionsOf(c)) ? f : where(f));
+    const s3 = resolveS3Settings({ ...trail, source }, trailWhere);
+    const audit = s3 && resolveTrailAudit(trail, s3, trailWhere);
+    const misplaced = (fields: readonly string[], on: object) => fields.find((f) => (on as Record<string, unknown>)[f] !== undefined);
+    const eventHistoryOnly = source === 's3' && !implicit && misplaced(['scheduleMinutes', 'regions'], c);
+    if (eventHistoryOnly) throw new OptionError(where(eventHistoryOnly), 'is for a connector with source "lookup-events" (a trail-file connector runs on notifications, not a schedule)');
+    const trailOnly = source !== 's3' && misplaced(TRAIL_FILE_OPTION_NAMES, implicit ? o : c);
+    if (trailOnly) throw new OptionError(where(trailOnly), 'is for a connector with source "s3" (set source to "s3", or -c source=s3)');
     return {
       name: c.name,
       source,
@@ -235,6 +248,8 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
       secretKmsKeyArn: c.secretKmsKeyArn,
       secretName: c.secretName,
       existingSecret: c.existingSecret,
+      s3,
+      audit,
       implicit,
     };
   };
@@ -257,6 +272,8 @@ export function resolveSettings(o: CloudTrailToDnifProps): Settings {
       seen.add(key);
       return resolve(c, false, (f) => `connectors[${i}].${f}`);
     });
+    const unused = !connectors.some((c) => c.s3) && Object.keys(trailFileOptionsOf(o))[0];
+    if (unused) throw new OptionError(unused, 'is a default for connectors with source "s3", and none has it');
   } else {
     connectors = [resolve({ ...o, name: IMPLICIT_CONNECTOR }, true, (f) => f)];
   }

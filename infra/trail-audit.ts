@@ -15,7 +15,8 @@ import { Construct } from 'constructs';
 import type { ConnectorSecret } from './connector-secret';
 import type { Monitoring } from './monitoring';
 import type { S3SourceSettings } from './s3-settings';
-import { AuditMetric, METRICS_NAMESPACE, TRAIL_AUDIT_SERVICE } from '../functions/core/contract';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { AuditMetric, CONNECTOR_DIMENSION, ENV, METRICS_NAMESPACE, TRAIL_AUDIT_SERVICE } from '../functions/core/contract';
 import { acknowledge } from './acknowledge';
 import { assumeRoleStatement, checkpointStatement } from './permissions';
 import { ServiceFunction } from './service-function';
@@ -35,13 +36,13 @@ export interface TrailAuditSettings {
 }
 
 /** The audit reads the trail the S3 source reads; without that source there is none (nothing to reconcile). */
-export function resolveTrailAudit(o: TrailAuditOptions, source: S3SourceSettings | undefined): TrailAuditSettings | undefined {
+export function resolveTrailAudit(o: TrailAuditOptions, source: S3SourceSettings | undefined, where: (field: string) => string = (f) => f): TrailAuditSettings | undefined {
   if (!source) {
-    if (o.auditLookbackHours !== undefined) throw new OptionError('auditLookbackHours', 'applies to the trail-file source only (-c source=s3)');
+    if (o.auditLookbackHours !== undefined) throw new OptionError(where('auditLookbackHours'), 'applies to the trail-file source only (-c source=s3)');
     return undefined;
   }
   const hours = o.auditLookbackHours ?? 24;
-  if (!Number.isInteger(hours) || hours < 1 || hours > 336) throw new OptionError('auditLookbackHours', `must be a whole number from 1 to 336, got ${hours}`);
+  if (!Number.isInteger(hours) || hours < 1 || hours > 336) throw new OptionError(where('auditLookbackHours'), `must be a whole number from 1 to 336, got ${hours}`);
   return { bucket: source.bucketName, prefix: source.prefix, kmsKeyArn: source.kmsKeyArn, lookbackHours: hours };
 }
 
@@ -53,6 +54,14 @@ export interface TrailAuditProps {
   /** The source's test-connection function: its trailDigests check verifies a digest too. */
   readonly testConnection?: ServiceFunction;
   readonly roleArn?: string;
+  /**
+   * Set for a connector of `connectors`: its metrics carry the `connector` dimension (METRICS_CONNECTOR),
+   * its alarms and dashboard row its name. Unset for the one-connector form (plain alarm names).
+   */
+  readonly connectorName?: string;
+  readonly vpc?: ec2.IVpc;
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  readonly securityGroups?: ec2.ISecurityGroup[];
   readonly logRetentionDays: number;
   readonly batchMaxEvents: number;
   readonly batchMaxBytes: number;
@@ -65,8 +74,9 @@ const LIST_PUBLIC_KEYS_STAR =
   "CloudTrail's public signing keys.";
 const publicKeysStatement = () => new iam.PolicyStatement({ sid: 'DigestPublicKeys', actions: ['cloudtrail:ListPublicKeys'], resources: ['*'] });
 
-function auditMetric(name: string, statistic: string): cloudwatch.Metric {
-  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap: { service: TRAIL_AUDIT_SERVICE }, statistic, period: HOUR });
+function auditMetric(name: string, statistic: string, connector?: string): cloudwatch.Metric {
+  const dimensionsMap: Record<string, string> = connector ? { service: TRAIL_AUDIT_SERVICE, [CONNECTOR_DIMENSION]: connector } : { service: TRAIL_AUDIT_SERVICE };
+  return new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: name, dimensionsMap, statistic, period: HOUR });
 }
 
 export class TrailAudit extends Construct {
@@ -91,10 +101,14 @@ export class TrailAudit extends Construct {
         AUDIT_LOOKBACK_HOURS: String(s.lookbackHours),
         BATCH_MAX_EVENTS: String(props.batchMaxEvents),
         BATCH_MAX_BYTES: String(props.batchMaxBytes),
+        ...(props.connectorName ? { [ENV.metricsConnector]: props.connectorName } : {}),
         POWERTOOLS_SERVICE_NAME: TRAIL_AUDIT_SERVICE,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: 'INFO',
       },
+      vpc: props.vpc,
+      vpcSubnets: props.vpcSubnets,
+      securityGroups: props.securityGroups,
     });
     this.grant(props);
     if (props.testConnection) {
@@ -117,7 +131,7 @@ export class TrailAudit extends Construct {
       schedule: events.Schedule.rate(HOUR),
       targets: [new targets.LambdaFunction(this.fn.fn, { deadLetterQueue: undelivered, retryAttempts: 2, maxEventAge: HOUR })],
     });
-    this.monitor(props.monitoring);
+    this.monitor(props.monitoring, props.connectorName);
   }
 
   private grant(props: TrailAuditProps): void {
@@ -179,22 +193,26 @@ export class TrailAudit extends Construct {
     );
   }
 
-  private monitor(monitoring: Monitoring): void {
+  private monitor(monitoring: Monitoring, connector?: string): void {
     const runbook = 'docs/audit.md';
-    const max = (name: string) => auditMetric(name, 'Maximum');
-    const sum = (name: string) => auditMetric(name, 'Sum');
-    monitoring.alarm('AuditInvalid', 'A digest or log file failed validation (bad signature, broken chain or wrong hash).', sum(AuditMetric.Invalid), { threshold: 1 }, undefined, runbook);
-    monitoring.alarm('AuditMissing', 'A log file a valid digest lists was never delivered and could not be forwarded.', sum(AuditMetric.LogFilesMissing), { threshold: 1 }, undefined, runbook);
-    monitoring.alarm('TrailLoggingStopped', 'GetTrailStatus says a trail is not logging.', max(AuditMetric.TrailLoggingStopped), { threshold: 1 }, undefined, runbook);
-    monitoring.alarm('TrailDeliveryErrors', 'GetTrailStatus reports a log or digest delivery error.', max(AuditMetric.TrailDeliveryErrors), { threshold: 1 }, undefined, runbook);
-    monitoring.alarm('NoRecentDigest', 'An account-region that had digest files has had none for over 90 minutes.', max(AuditMetric.NoRecentDigest), { threshold: 1 }, undefined, runbook);
-    monitoring.alarm('AuditNotRunning', 'The hourly audit has not run for 2 hours.', this.fn.fn.metricInvocations({ statistic: 'Sum', period: HOUR }), {
+    const max = (name: string) => auditMetric(name, 'Maximum', connector);
+    const sum = (name: string) => auditMetric(name, 'Sum', connector);
+    // A connector of many: its alarms carry its name (the runbook line is the plain one).
+    const named = (id: string, what: string) => [connector ? `${connector}-${id}` : id, connector ? `${what.slice(0, -1)} (connector ${connector}).` : what] as const;
+    const alarm = (id: string, what: string, metric: cloudwatch.Metric | cloudwatch.MathExpression, options: Partial<cloudwatch.CreateAlarmOptions> & { threshold: number }) =>
+      monitoring.alarm(...named(id, what), metric, options, id, runbook);
+    alarm('AuditInvalid', 'A digest or log file failed validation (bad signature, broken chain or wrong hash).', sum(AuditMetric.Invalid), { threshold: 1 });
+    alarm('AuditMissing', 'A log file a valid digest lists was never delivered and could not be forwarded.', sum(AuditMetric.LogFilesMissing), { threshold: 1 });
+    alarm('TrailLoggingStopped', 'GetTrailStatus says a trail is not logging.', max(AuditMetric.TrailLoggingStopped), { threshold: 1 });
+    alarm('TrailDeliveryErrors', 'GetTrailStatus reports a log or digest delivery error.', max(AuditMetric.TrailDeliveryErrors), { threshold: 1 });
+    alarm('NoRecentDigest', 'An account-region that had digest files has had none for over 90 minutes.', max(AuditMetric.NoRecentDigest), { threshold: 1 });
+    alarm('AuditNotRunning', 'The hourly audit has not run for 2 hours.', this.fn.fn.metricInvocations({ statistic: 'Sum', period: HOUR }), {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: 2,
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-    }, undefined, runbook);
-    monitoring.alarm(
+    });
+    alarm(
       'AuditRunErrors',
       'The audit run failed, or could not audit an account-region (access, ListPublicKeys).',
       new cloudwatch.MathExpression({
@@ -203,8 +221,6 @@ export class TrailAudit extends Construct {
         period: HOUR,
       }),
       { threshold: 1 },
-      undefined,
-      runbook,
     );
 
     const perAccountRegion = (name: string, statistic: string) =>
@@ -215,7 +231,7 @@ export class TrailAudit extends Construct {
       });
     const graph = (title: string, left: cloudwatch.IMetric[]) => new cloudwatch.GraphWidget({ title, left, width: 8, height: 6, period: HOUR });
     monitoring.dashboard.addWidgets(
-      graph('Audit: log files', [
+      graph(connector ? `Audit: log files (${connector})` : 'Audit: log files', [
         sum(AuditMetric.LogFilesListed), sum(AuditMetric.LogFilesDelivered), sum(AuditMetric.LogFilesRepaired),
         sum(AuditMetric.LogFilesMissing), sum(AuditMetric.Invalid), sum(AuditMetric.DigestsChecked),
       ]),

@@ -12,5 +12,7 @@ export type {
   FunctionUrlAuth,
 } from '../infra/cloudtrail-to-dnif-props';
 export { ForwarderStack, type ForwarderStackProps } from '../infra/forwarder-stack';
+export { S3Source } from '../infra/s3-source';
+export type { NotificationRoute, TrailFileOptions } from '../infra/s3-settings';
 export { functionUrlCallerStatements } from '../infra/permissions';
 export { OptionError, optionsFromContext } from '../infra/settings';

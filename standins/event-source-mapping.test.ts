@@ -127,6 +127,23 @@ describe('SQS event source mapping stand-in', () => {
     expect(b.startedAt).toBeLessThan(a.endedAt as number);
   });
 
+  it('re-receives only the duplicated batch: other queued messages keep their receive counts and stay out of the dead-letter queue', async () => {
+    // maxReceiveCount is 3: four duplicated batches would have pushed the rest past it.
+    const sent = Array.from({ length: 12 }, (_, i) => sqs.sendMessage('work', `q${i}`).id);
+    const m = start({ maximumConcurrency: 1, batchSize: 2, handler: () => sleep(20) });
+    m.duplicateNextBatches(4);
+    await m.drain();
+    expect(sqs.counts('work-dlq').total).toBe(0);
+    const duplicated = m.invocations.filter((i) => i.duplicateOf !== undefined);
+    expect(duplicated).toHaveLength(4);
+    for (const d of duplicated) expect(d.messageIds).toEqual(m.invocations.find((i) => i.id === d.duplicateOf)?.messageIds);
+    // Each message was received once, and a duplicated one once more: never by a re-receive loop.
+    const firsts = m.invocations.filter((i) => i.duplicateOf === undefined);
+    expect(firsts.flatMap((i) => i.messageIds).sort()).toEqual([...sent].sort());
+    expect(firsts.flatMap((i) => i.receiveCounts).every((n) => n === 1)).toBe(true);
+    expect(duplicated.flatMap((i) => i.receiveCounts).every((n) => n === 2)).toBe(true);
+  });
+
   it('gathers up to batchSize within the batching window', async () => {
     const m = start({ batchSize: 50, maximumBatchingWindowSeconds: 5, maximumConcurrency: 1, handler: async () => undefined });
     for (let i = 0; i < 25; i++) sqs.sendMessage('work', `w${i}`);

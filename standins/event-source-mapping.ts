@@ -134,7 +134,10 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
   const invocations: InvocationRecord[] = [];
   let running = 0;
   let maxConcurrent = 0;
+  /** Batches still to duplicate; whether a duplicate fault waits in the stand-in; receives of a batch again under way. */
   let duplicates = 0;
+  let armed = false;
+  let receivingAgain = 0;
   let nextId = 1;
 
   async function receive(max: number, waitSeconds: number): Promise<Message[]> {
@@ -210,24 +213,48 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
     return rec;
   }
 
+  /** One duplicate fault at a time, and none while a batch is being received again (that receive would take it). */
+  function arm(): void {
+    if (duplicates === 0 || armed || receivingAgain > 0) return;
+    duplicates--;
+    armed = true;
+    sqs.injectFault({ kind: 'duplicate', operation: 'ReceiveMessage', queue: queue!.name, times: 1 });
+  }
+
+  /**
+   * SQS left (part of) this batch visible (a duplicate fault): receive those again while the
+   * first copy is in flight, asking for no more than are visible, so no other message is
+   * received (and counted towards its maxReceiveCount) on the way.
+   */
+  async function receiveAgain(batch: Message[]): Promise<Message[]> {
+    const ids = new Set(batch.map((m) => m.MessageId));
+    const again: Message[] = [];
+    const visibleCopies = () => sqs.messages(queue!.name).filter((m) => ids.has(m.id) && m.state === 'visible').length - again.length;
+    if (visibleCopies() <= 0) return again;
+    armed = false;
+    receivingAgain++;
+    try {
+      for (let want = visibleCopies(); want > 0; want = visibleCopies()) {
+        const got = await receive(Math.min(10, want), 0);
+        again.push(...got.filter((m) => ids.has(m.MessageId)));
+        const others = got.filter((m) => !ids.has(m.MessageId)).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
+        if (others.length > 0) await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queue!.url, Entries: others }));
+        // Another poller took them, or others came first: stop rather than cycle through the queue.
+        if (got.length === 0 || others.length > 0) break;
+      }
+    } finally {
+      receivingAgain--;
+      arm();
+    }
+    return again;
+  }
+
   async function poll(poller: number): Promise<void> {
     while (!stopping.signal.aborted) {
       try {
         const batch = await gather();
         if (batch.length === 0) continue;
-        if (duplicates === 0) {
-          await invoke(nextId++, poller, batch);
-          continue;
-        }
-        // SQS left this batch visible (duplicate fault): receive it again while the first copy is in flight.
-        duplicates--;
-        const ids = new Set(batch.map((m) => m.MessageId));
-        const again: Message[] = [];
-        for (let got = await receive(10, 0); got.length > 0 && again.length < batch.length; got = await receive(10, 0)) {
-          again.push(...got.filter((m) => ids.has(m.MessageId)));
-          const others = got.filter((m) => !ids.has(m.MessageId)).map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 }));
-          if (others.length > 0) await client.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queue!.url, Entries: others }));
-        }
+        const again = await receiveAgain(batch);
         const firstId = nextId++;
         await Promise.all([invoke(firstId, poller, batch), again.length > 0 ? invoke(nextId++, poller, again, firstId) : undefined]);
       } catch {
@@ -254,7 +281,7 @@ export function startEventSourceMapping(opts: EventSourceMappingOptions): EventS
     maxConcurrent: () => maxConcurrent,
     duplicateNextBatches(times = 1) {
       duplicates += times;
-      sqs.injectFault({ kind: 'duplicate', operation: 'ReceiveMessage', queue: queue.name, times });
+      arm();
     },
     drain: (d = {}) => waitFor(() => running === 0 && sqs.counts(queue.name).total === 0, { timeoutMs: d.timeoutMs, what: 'the queue to drain' }),
     waitFor,

@@ -187,7 +187,9 @@ export class SqsQueue {
       if (!leaveVisible) m.visibleAt = now + visibilitySeconds * 1000;
       out.push(m);
     }
-    // Received messages go to the back, so a redelivered one does not starve the rest.
+    // Received messages go to the back, so a redelivered one does not starve the rest. Ones left
+    // visible stay where they are: the receive after gets them again first, as a duplicate.
+    if (leaveVisible) return out;
     for (const m of out) {
       this.messages.delete(m.id);
       this.messages.set(m.id, m);

@@ -104,6 +104,8 @@ export interface S3ForwarderConfig {
   outageToleranceHours: number;
   /** The first delay (s) of work handed back during a DNIF outage; it doubles up to 900 s. */
   outageBackoffSeconds: number;
+  /** METRICS_CONNECTOR: the `connector` dimension every metric carries as well, if set. */
+  metricsConnector?: string;
 }
 
 export function loadS3ForwarderConfig(env: Env = process.env): S3ForwarderConfig {
@@ -117,5 +119,6 @@ export function loadS3ForwarderConfig(env: Env = process.env): S3ForwarderConfig
     deadlineReserveMs: n(NUMBER_SETTINGS.deadlineReserveMs),
     outageToleranceHours: n(NUMBER_SETTINGS.outageToleranceHours),
     outageBackoffSeconds: n(NUMBER_SETTINGS.outageBackoffSeconds),
+    metricsConnector: env[ENV.metricsConnector]?.trim() || undefined,
   };
 }

@@ -125,6 +125,11 @@ export const ENV = {
   checkpointTable: 'CHECKPOINT_TABLE',
   /** Test connection: JSON object connector name -> secret ARN, for `?connector=<name>`. */
   connectorSecretIds: 'CONNECTOR_SECRET_IDS',
+  /**
+   * S3 forwarder, optional: the `connector` dimension its metrics carry as well (the construct
+   * sets it for a connector of `connectors`, so that connector's alarms watch its own figures).
+   */
+  metricsConnector: 'METRICS_CONNECTOR',
 } as const;
 
 /**

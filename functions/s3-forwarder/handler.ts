@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { loadS3ForwarderConfig, type S3ForwarderConfig } from '../core/config';
 import { logger } from '../core/logger';
+import { CONNECTOR_DIMENSION } from '../core/contract';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import type { Sink } from '../core/sink/sink';
@@ -56,6 +57,8 @@ export async function handler(event: SQSEvent | ReplayEvent, context: Context): 
   const settings = config;
   const sender = queue;
   logger.addContext(context);
+  // A connector of many in one stack: its alarms watch its own figures.
+  if (settings.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: settings.metricsConnector });
   const summary = emptyS3Summary();
   const startedAt = Date.now();
   try {

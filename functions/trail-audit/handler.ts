@@ -9,6 +9,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { Connector } from '../core/connector';
 import { PublicKeyDirectory } from '../core/digest/public-keys';
+import { CONNECTOR_DIMENSION } from '../core/contract';
 import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
@@ -53,6 +54,8 @@ export const handler = async (_event: unknown, context: Context): Promise<AuditS
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
   const settings = config;
   logger.addContext(context);
+  // A connector of many in one stack: its alarms watch its own totals.
+  if (settings.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: settings.metricsConnector });
   const nowMs = Date.now();
   const windowStartMs = nowMs - settings.lookbackHours * 3_600_000;
   try {

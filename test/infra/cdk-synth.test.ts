@@ -38,6 +38,25 @@ describe('npx cdk synth', () => {
     fs.rmSync(r.out, { recursive: true, force: true });
   });
 
+  it('synthesizes mixed connectors from context (two Event history, one trail-file), bundling all four handlers, clean under cdk-nag', () => {
+    const connectors = [
+      { name: 'prod' },
+      { name: 'audit', scheduleMinutes: 10 },
+      { name: 'trail', source: 's3', trailBucket: 'org-log-archive', trailPrefix: 'org', notifications: 'external', maxConcurrency: 4 },
+    ];
+    const r = cdkSynth('stackName=DnifMixed', `connectors=${JSON.stringify(connectors)}`);
+    expect({ status: r.status, stderr: r.status === 0 ? '' : r.stderr }).toEqual({ status: 0, stderr: '' });
+    const template = JSON.parse(fs.readFileSync(path.join(r.out, 'DnifMixed.template.json'), 'utf8'));
+    const of = (type: string) => Object.values(template.Resources as Record<string, { Type: string; Properties: any }>).filter((x) => x.Type === type);
+    // Two forwarder schedules and the trail connector's hourly audit.
+    expect(of('AWS::Events::Rule').map((x) => x.Properties.ScheduleExpression).sort()).toEqual(['rate(1 hour)', 'rate(10 minutes)', 'rate(5 minutes)']);
+    expect(of('AWS::Lambda::EventSourceMapping').map((m) => m.Properties.ScalingConfig)).toEqual([{ MaximumConcurrency: 4 }]);
+    // forwarder, test-connection, s3-forwarder, trail-audit.
+    expect(new Set(of('AWS::Lambda::Function').map((f) => f.Properties.Code.S3Key)).size).toBe(4);
+    expect(JSON.parse(fs.readFileSync(path.join(r.out, 'validation-report.json'), 'utf8')).pluginReports).toEqual([]);
+    fs.rmSync(r.out, { recursive: true, force: true });
+  });
+
   it('stops with one line naming a bad option, no stack trace', () => {
     const r = cdkSynth('scheduleMinutes=0');
     expect(r.status).not.toBe(0);

@@ -30,7 +30,7 @@ function nagFindings(app: App): string[] {
 }
 
 describe('two LookupEvents connectors in one stack', () => {
-  // A third connector with source 's3' joins here once infra/s3-source.ts lands.
+  // With a trail-file connector as well: mixed-connectors.test.ts.
   const { template, app } = build({
     connectors: [
       { name: 'prod', secretArn: ARN_A, scheduleMinutes: 5, regions: ['us-east-1'] },
@@ -122,8 +122,13 @@ describe('connector checks', () => {
     [{ connectors: [{ name: 'a' }, { name: 'A' }] }, /connectors\[1\].name "A" is used twice/],
     [{ connectors: [{ name: 'a', scheduleMinute: 10 } as never] }, /connectors\[0\].scheduleMinute is not a connector option \(did you mean "scheduleMinutes"\?\)/],
     [{ connectors: [{ name: 'a', source: 'ftp' as never }] }, /connectors\[0\].source must be lookup-events or s3/],
-    [{ connectors: [{ name: 'a', source: 's3' as const }] }, /connectors\[0\].source "s3" is not available yet/],
-    [{ source: 's3' as const }, /Option source "s3" is not available yet/],
+    [{ connectors: [{ name: 'a', source: 's3' as const }] }, /Option connectors\[0\].trailBucket is required with source=s3/],
+    [{ source: 's3' as const }, /^Option trailBucket is required with source=s3/],
+    [{ connectors: [{ name: 'a', source: 's3' as const, trailBucket: 'b-1', scheduleMinutes: 5 }] }, /connectors\[0\].scheduleMinutes is for a connector with source "lookup-events"/],
+    [{ connectors: [{ name: 'a', trailBucket: 'b-1' }] }, /connectors\[0\].trailBucket is for a connector with source "s3"/],
+    [{ trailPrefix: 'org' }, /^Option trailPrefix is for a connector with source "s3"/],
+    [{ connectors: [{ name: 'a' }], maxConcurrency: 4 }, /^Option maxConcurrency is a default for connectors with source "s3", and none has it/],
+    [{ connectors: [{ name: 'a', source: 's3' as const, trailBucket: 'b-1', maxConcurrency: 1 }] }, /connectors\[0\].maxConcurrency must be a whole number from 2 to 1000/],
     [{ secretArn: ARN_A, connectors: [{ name: 'a' }] }, /secretArn is for the one-connector form/],
     [{ connectors: [{ name: 'a', scheduleMinutes: 0 }] }, /connectors\[0\].scheduleMinutes must be a whole number from 1 to 60/],
   ])('%o is refused', (options, message) => {

@@ -31,6 +31,15 @@ describe('docs/deploy.md', () => {
     expect(deploy).toContain('describe-rule --name <ScheduleRuleName>');
   });
 
+  it('documents the outputs of a trail-file stack, and of a trail-file connector among many', () => {
+    const single = Object.keys(build({ source: 's3', trailBucket: 'org-log-archive' }).template.findOutputs('*'));
+    expect(single).toContain('TrailQueueArn');
+    expect(single.filter((key) => !deploy.includes(`\`${key}\``))).toEqual([]);
+    const mixed = Object.keys(build({ connectors: [{ name: 'prod' }, { name: 'trail', source: 's3', trailBucket: 'org-log-archive' }] }).template.findOutputs('*'));
+    const documented = (key: string) => deploy.includes(`\`${key}\``) || deploy.includes(`\`${key.replace(/(prod|trail)$/, '<name>')}\``);
+    expect(mixed.filter((key) => !documented(key))).toEqual([]);
+  });
+
   it('claims no secret rotation the stack does not set up, and names the DNIF endpoint shape', () => {
     expect(deploy).not.toMatch(/rotation on/);
     expect(deploy).toContain('https://<tenant>.dnif.cloud:2882/<id>/default/<id>/events');

@@ -21,6 +21,14 @@ describe('context parsing', () => {
     });
   });
 
+  it('reads the trail-file options of -c source=s3 (strings) into one trail-file connector, and suggests them for a typo', () => {
+    const options = fromContext({ source: 's3', trailBucket: 'org-log-archive', trailPrefix: 'org', maxConcurrency: '4', s3FunctionTimeoutSeconds: '120' });
+    expect(options).toMatchObject({ source: 's3', trailBucket: 'org-log-archive', maxConcurrency: 4, s3FunctionTimeoutSeconds: 120 });
+    expect(resolveSettings(options).connectors).toMatchObject([{ source: 's3', implicit: true, s3: { bucketName: 'org-log-archive', prefix: 'org', maxConcurrency: 4, timeoutSeconds: 120 } }]);
+    expect(() => fromContext({ trailBuckt: 'x' })).toThrow('Option trailBuckt is not an option of this app (did you mean "trailBucket"?)');
+    expect(() => fromContext({ maxConcurrency: 'four' })).toThrow(/maxConcurrency must be a whole number/);
+  });
+
   it('takes JSON values from cdk.json too', () => {
     expect(fromContext({ scheduleMinutes: 10, regions: ['us-east-1'] })).toMatchObject({ scheduleMinutes: 10, regions: ['us-east-1'] });
   });

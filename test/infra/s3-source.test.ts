@@ -1,26 +1,27 @@
 /**
- * The trail-file source's resources (`-c source=s3`): queue sizing as the contract sets it,
- * the event source mapping, least-privilege reading, each notification route, cdk-nag clean.
+ * The trail-file source's resources (`-c source=s3`, the one-connector form): queue sizing as
+ * the contract sets it, the event source mapping, least-privilege reading, each notification
+ * route, cdk-nag clean. Many connectors of both sources: mixed-connectors.test.ts.
  */
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { TrailFilesStack, type TrailFilesStackProps } from '../../infra/s3-source-stack';
+import { ForwarderStack, type ForwarderStackProps } from '../../infra/forwarder-stack';
 import { nagPacks } from '../../infra/nag';
 import { TRAIL_FILE_METRICS, TrailFileMetricName } from '../../functions/core/contract';
 import { OptionError } from '../../infra/settings';
 import { resolveS3Settings } from '../../infra/s3-settings';
 import { actionsOf, allPolicyStatements, asArray } from './helpers';
 
-const BASE: TrailFilesStackProps = {
+const BASE: ForwarderStackProps = {
   source: 's3',
   trailBucket: 'arn:aws:s3:::org-log-archive',
   trailPrefix: 'org trail',
   trailKmsKeyArn: 'arn:aws:kms:us-east-1:999988887777:key/1234abcd-12ab-34cd-56ef-1234567890ab',
 };
 
-function build(options: TrailFilesStackProps): { app: App; template: Template } {
+function build(options: ForwarderStackProps): { app: App; template: Template } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const stack = new TrailFilesStack(app, 'S3Test', options);
+  const stack = new ForwarderStack(app, 'S3Test', options);
   return { app, template: Template.fromStack(stack) };
 }
 

@@ -2,16 +2,16 @@
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { nagPacks } from '../../infra/nag';
-import { TrailFilesStack, type TrailFilesStackProps } from '../../infra/s3-source-stack';
+import { ForwarderStack, type ForwarderStackProps } from '../../infra/forwarder-stack';
 import { actionsOf, build as buildDefault, props, roleStatements } from './helpers';
 
 /** The trail-file source's stack (-c source=s3), which the audit comes with. */
-function build(options: TrailFilesStackProps): { app: App; template: Template } {
+function build(options: ForwarderStackProps): { app: App; template: Template } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  return { app, template: Template.fromStack(new TrailFilesStack(app, 'Test', options)) };
+  return { app, template: Template.fromStack(new ForwarderStack(app, 'Test', options)) };
 }
 
-const AUDIT: TrailFilesStackProps = { source: 's3', trailBucket: 'org-trail-bucket', trailPrefix: 'trails/org', auditLookbackHours: 12 };
+const AUDIT: ForwarderStackProps = { source: 's3', trailBucket: 'org-trail-bucket', trailPrefix: 'trails/org', auditLookbackHours: 12 };
 const KMS = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 
 const auditFunction = (t: Template) => {
@@ -95,7 +95,7 @@ describe('trail audit', () => {
   });
 
   it('has no unacknowledged cdk-nag finding', () => {
-    const options: TrailFilesStackProps[] = [AUDIT, { ...AUDIT, trailKmsKeyArn: KMS, roleArn: 'arn:aws:iam::123456789012:role/reader' }, { source: 's3', trailBucket: 'plain-bucket', notifications: 'eventbridge' }];
+    const options: ForwarderStackProps[] = [AUDIT, { ...AUDIT, trailKmsKeyArn: KMS, roleArn: 'arn:aws:iam::123456789012:role/reader' }, { source: 's3', trailBucket: 'plain-bucket', notifications: 'eventbridge' }];
     for (const o of options) {
       const { app } = build(o);
       const found = nagPacks(app).flatMap((p) => p.validateScope(app).violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`)));

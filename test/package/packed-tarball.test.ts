@@ -2,7 +2,8 @@
  * The construct as a CDK user gets it: `npm pack` (which builds dist/ with the pre-bundled
  * Lambda code), install the tarball into a fresh CDK app outside the repository (aws-cdk-lib
  * and constructs from the registry, the npm cache first), synth it, and find both functions
- * deployable from the package alone: no esbuild, no repository paths.
+ * deployable from the package alone: no esbuild, no repository paths (the Event history
+ * functions and a trail-file connector's S3 forwarder, test connection and audit).
  * Bounded: about 20 s on an idle 2-core machine (pack ~7 s, install ~6 s, synth ~4 s).
  */
 import { execFileSync } from 'child_process';
@@ -22,7 +23,13 @@ const { App, Stack } = require('aws-cdk-lib');
 const { CloudTrailToDnif } = require('cloudtrail-dnif-forwarder');
 const app = new App({ outdir: 'cdk.out' });
 const stack = new Stack(app, 'Consumer');
-new CloudTrailToDnif(stack, 'Dnif', { connectors: [{ name: 'prod' }, { name: 'audit', scheduleMinutes: 10 }] });
+new CloudTrailToDnif(stack, 'Dnif', {
+  connectors: [
+    { name: 'prod' },
+    { name: 'audit', scheduleMinutes: 10 },
+    { name: 'trail', source: 's3', trailBucket: 'org-log-archive', notifications: 'external' },
+  ],
+});
 app.synth();
 `;
 
@@ -54,9 +61,14 @@ describe('the npm package', () => {
     expect(installed).not.toContain('@aws-sdk');
   });
 
-  it('synthesizes both functions from the pre-bundled code, each with its handler', () => {
+  it('synthesizes every function from the pre-bundled code, each with its handler', () => {
     const functions = Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
-    expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DnifForwarderFunction', 'DnifTestConnectionFunction']);
+    expect(functions.map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual([
+      'DnifConnectortrailTrailAuditFunction', 'DnifConnectortrailTrailFilesForwarderFunction', 'DnifConnectortrailTrailFilesTestConnectionFunction',
+      'DnifForwarderFunction', 'DnifTestConnectionFunction',
+    ]);
+    // Four different bundles (forwarder, test-connection, s3-forwarder, trail-audit): the two test connections share one.
+    expect(new Set(functions.map(([, fn]) => fn.Properties.Code.S3Key)).size).toBe(4);
     for (const [, fn] of functions) {
       expect(fn.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs22.x' });
       const asset = path.join(appDir, 'cdk.out', `asset.${String(fn.Properties.Code.S3Key).replace(/\.zip$/, '')}`);
@@ -65,6 +77,7 @@ describe('the npm package', () => {
       const exported = run(process.execPath, ['-e', `process.stdout.write(typeof require(${JSON.stringify(path.join(asset, 'index.js'))}).handler)`], appDir);
       expect(exported).toBe('function');
     }
-    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toHaveLength(2);
+    // Two forwarder schedules and the trail connector's hourly audit.
+    expect(Object.values(template.Resources).filter((r) => r.Type === 'AWS::Events::Rule')).toHaveLength(3);
   });
 });

@@ -57,9 +57,7 @@ describe('S3 source under random faults', () => {
           }
         }
         if (rand() < 0.7) {
-          // The next receive leaves its messages visible: the other poller takes them too.
-          // (The mapping's duplicateNextBatches re-receives in a loop that inflates other
-          // messages' receive counts into the DLQ: a stand-in problem, reported.)
+          // The next receive leaves its messages visible: they are received again at once, as a duplicate.
           s.sqs.injectFault({ kind: 'duplicate', operation: 'ReceiveMessage', queue: queue.name, times: 1 });
           faults.sqsDuplicates += 1;
         }

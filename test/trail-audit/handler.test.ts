@@ -107,6 +107,21 @@ describe('trail-audit handler', () => {
     );
   });
 
+  it('puts its totals per connector too when METRICS_CONNECTOR names one (a trail-file connector of many)', async () => {
+    const t = writeTrail(1);
+    await deliver(t);
+    const dimensions = jest.spyOn(metrics, 'addDimensions');
+    process.env.METRICS_CONNECTOR = t.connectorName;
+    try {
+      expect((await runAudit()).result).toMatchObject({ missing: 0, invalid: 0, errors: 0 });
+      expect(dimensions).toHaveBeenCalledWith({ connector: t.connectorName });
+    } finally {
+      delete process.env.METRICS_CONNECTOR;
+      resetTrailAuditState();
+      dimensions.mockRestore();
+    }
+  });
+
   it('a log file whose notification never came is repaired, and delivered once', async () => {
     const t = writeTrail(1);
     const lost = t.files[5]!;

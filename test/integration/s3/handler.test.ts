@@ -6,6 +6,7 @@
 import { handler, resetS3ForwarderState } from '../../../functions/s3-forwarder/handler';
 import { resetSecretCache } from '../../../functions/core/secret';
 import { logger } from '../../../functions/core/logger';
+import { metrics } from '../../../functions/core/metrics';
 import {
   buildTrailFiles, cloudTrailSnsMessage, eventBridgeObjectCreated, lambdaContext, putTrailFiles, s3EventMessage, s3TestEvent, snsWrappedS3Event,
   type ObjectCreated,
@@ -129,6 +130,29 @@ describe('s3-forwarder handler', () => {
     const line = output.split('\n').find((l) => l.includes('Trail file not forwarded'));
     expect(JSON.parse(line ?? '{}')).toMatchObject({ level: 'ERROR', bucket: BUCKET, key: bad.key, code: 'CorruptGzip' });
     expect(s.dnif.eventsById().size).toBe(good.records.length);
+  });
+
+  it('adds the connector dimension to its metrics when METRICS_CONNECTOR names one (a connector of many in one stack)', async () => {
+    const dimensions = jest.spyOn(metrics, 'addDimensions');
+    const run = async () => {
+      const created = captureCreated();
+      putTrailFiles(env().s3, BUCKET, buildTrailFiles({ accountIds: ACCOUNTS.slice(0, 1), regions: ['us-east-1'], from: new Date('2026-12-02T00:00:00Z'), hours: 0.09, seed: 9 }));
+      created.stop();
+      return handler(sqsEvent(created.events.map((e) => s3EventMessage(e))), lambdaContext(60_000));
+    };
+    try {
+      freshConnector({ METRICS_CONNECTOR: 'audit' });
+      expect(await run()).toEqual({ batchItemFailures: [] });
+      expect(dimensions).toHaveBeenCalledWith({ connector: 'audit' });
+      delete process.env.METRICS_CONNECTOR;
+      dimensions.mockClear();
+      freshConnector();
+      expect(await run()).toEqual({ batchItemFailures: [] });
+      expect(dimensions).not.toHaveBeenCalled();
+    } finally {
+      delete process.env.METRICS_CONNECTOR;
+      dimensions.mockRestore();
+    }
   });
 
   it('hands work on at the deadline and during a DNIF outage (growing delay), and all arrives once after', async () => {
