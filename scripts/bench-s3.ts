@@ -38,7 +38,8 @@ class Worker {
     });
   }
   stop(): void {
-    this.child.kill();
+    if (process.env.BENCH_S3_PROF) this.child.send({ type: 'exit' });
+    else this.child.kill();
   }
 }
 
