@@ -60,6 +60,40 @@ describe('buildRecord', () => {
   });
 });
 
+describe('buildRecord on a record the trail-file reader checked (no parse)', () => {
+  const s3ctx = (over: Partial<RecordContext> = {}): RecordContext => ({ ...ctx, source: 's3', s3: { bucket: 'b"x', key: 'AWSLogs/1/Cloud Trail/k.json.gz' }, keyAccountId: '999988887777', ...over });
+  const checked = (line: string, r: Record<string, any>): SourceEvent => ({
+    ...asSource(r),
+    cloudTrailEvent: line,
+    checked: { recipientAccountId: typeof r.recipientAccountId === 'string' ? r.recipientAccountId : undefined },
+  });
+  const parsed = (line: string, r: Record<string, any>): SourceEvent => ({ ...asSource(r), cloudTrailEvent: line, record: r });
+
+  it('gives byte for byte the JSON of the parsed path, for every fixture and context', () => {
+    const contexts = [s3ctx(), s3ctx({ connectorName: 'other \u00e9', forwardedAt: '2026-12-02T01:02:03.004Z', region: 'eu-west-1' }), s3ctx({ source: undefined, s3: undefined })];
+    for (const c of contexts) {
+      fixtureLines.forEach((line, i) => {
+        const fast = buildRecord(checked(line, fixtures[i]), c);
+        const slow = buildRecord(parsed(line, fixtures[i]), c);
+        expect(fast).toEqual(slow);
+        expect(fast.bytes).toBe(Buffer.byteLength(fast.json));
+      });
+    }
+  });
+
+  it('falls back to the parsed path when the record must be cut down, or its account comes from userIdentity', () => {
+    const line = fixtureLines[0];
+    const small = buildRecord(checked(line, fixtures[0]), s3ctx({ maxRecordBytes: 600 }));
+    expect(small.truncated).toBe(true);
+    expect(small.bytes).toBeLessThanOrEqual(600);
+    const noAccount: Record<string, any> = { ...fixtures[0], userIdentity: { accountId: '123456789012' } };
+    delete noAccount.recipientAccountId;
+    const text = JSON.stringify(noAccount);
+    const out = JSON.parse(buildRecord({ ...checked(text, noAccount), cloudTrailEvent: text }, s3ctx({ keyAccountId: undefined })).json);
+    expect(out.dnifForwarder.accountId).toBe('123456789012');
+  });
+});
+
 describe('toBatches', () => {
   const records = fixtures.map((f) => buildRecord(asSource(f), ctx));
 
