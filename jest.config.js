@@ -2,7 +2,7 @@
 module.exports = {
   // Output of passing tests is held back (test/helpers/quiet-environment.ts).
   testEnvironment: '<rootDir>/test/helpers/quiet-environment.ts',
-  roots: ['<rootDir>/test', '<rootDir>/standins'],
+  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   setupFiles: ['<rootDir>/test/setup-env.ts'],
   transform: {

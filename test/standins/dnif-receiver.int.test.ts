@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { gzipSync } from 'node:zlib';
-import { startDnifReceiver, testCerts, type DnifReceiver } from './dnif-receiver';
+import { startDnifReceiver, testCerts, type DnifReceiver } from '../../standins/dnif-receiver';
 
 interface Reply {
   status: number;

@@ -1,5 +1,5 @@
-import { drawDelayMs, longTailBands } from './release-delay';
-import { seededRandom } from './fixtures';
+import { drawDelayMs, longTailBands } from '../../standins/release-delay';
+import { seededRandom } from '../../standins/fixtures';
 
 describe('long-tail release delay', () => {
   it('draws 60% within 2 min, 30% within 5, 9% within 10 and 1% up to LATENESS', () => {

@@ -1,4 +1,4 @@
-import { startS3, type ObjectCreated, type S3StandIn } from './s3';
+import { startS3, type ObjectCreated, type S3StandIn } from '../../standins/s3';
 import {
   allNotificationShapes,
   cloudTrailSnsMessage,
@@ -8,9 +8,9 @@ import {
   s3EventMessage,
   s3TestEvent,
   snsWrappedS3Event,
-} from './s3-notifications';
-import { CredentialRegistry } from './sigv4';
-import { startSqs } from './sqs';
+} from '../../standins/s3-notifications';
+import { CredentialRegistry } from '../../standins/sigv4';
+import { startSqs } from '../../standins/sqs';
 
 /** How a reader must decode S3 event keys. */
 const decodeS3Key = (k: string) => decodeURIComponent(k.replace(/\+/g, ' '));

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { startSecretsManager, type SecretsManagerStandIn } from './secrets-manager';
-import { CredentialRegistry, type Principal } from './sigv4';
+import { startSecretsManager, type SecretsManagerStandIn } from '../../standins/secrets-manager';
+import { CredentialRegistry, type Principal } from '../../standins/sigv4';
 
 describe('Secrets Manager stand-in', () => {
   const registry = new CredentialRegistry();

@@ -1,10 +1,10 @@
 import type { SQSEvent } from 'aws-lambda';
-import { StandInClock } from './clock';
-import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from './event-source-mapping';
-import { sleep } from './http';
-import { sqsEvent } from './lambda';
-import { CredentialRegistry } from './sigv4';
-import { startSqs, type SqsStandIn } from './sqs';
+import { StandInClock } from '../../standins/clock';
+import { startEventSourceMapping, type EventSourceMapping, type EventSourceMappingOptions } from '../../standins/event-source-mapping';
+import { sleep } from '../../standins/http';
+import { sqsEvent } from '../../standins/lambda';
+import { CredentialRegistry } from '../../standins/sigv4';
+import { startSqs, type SqsStandIn } from '../../standins/sqs';
 
 describe('SQS event source mapping stand-in', () => {
   const registry = new CredentialRegistry();

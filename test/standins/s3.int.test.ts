@@ -13,8 +13,8 @@ import {
   paginateListObjectsV2,
   type ListObjectsV2CommandInput,
 } from '@aws-sdk/client-s3';
-import { startS3, type ObjectCreated, type S3StandIn } from './s3';
-import { CredentialRegistry, type Principal } from './sigv4';
+import { startS3, type ObjectCreated, type S3StandIn } from '../../standins/s3';
+import { CredentialRegistry, type Principal } from '../../standins/sigv4';
 
 const ACCOUNT = '111122223333';
 const BUCKET = 'org-trail-logs';

@@ -1,7 +1,7 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { testCerts } from './dnif-receiver';
-import { OctetCountingDeframer, parseRfc5424, startSyslogReceiver, type SyslogReceiver } from './syslog-receiver';
+import { testCerts } from '../../standins/dnif-receiver';
+import { OctetCountingDeframer, parseRfc5424, startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
 
 const record = (id: string) => JSON.stringify({ eventID: id, eventName: 'ConsoleLogin', dnifForwarder: { eventId: id } });
 const message = (id: string, header = '<134>1 2024-10-16T11:52:46Z prod cloudtrail - ConsoleLogin -') => `${header} ${record(id)}`;

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { FIXTURES_PATH, generateEvents, loadRecords } from './fixtures';
+import { FIXTURES_PATH, generateEvents, loadRecords } from '../../standins/fixtures';
 
 describe('fixtures', () => {
   it('loads the 48 CloudTrail records the repository carries', () => {
     // Inside the repository: a clone without ../shared must still find them.
-    expect(path.relative(path.resolve(__dirname, '..'), FIXTURES_PATH)).toBe(path.join('fixtures', 'cloudtrail', 'records.ndjson'));
+    expect(path.relative(path.resolve(__dirname, '..', '..'), FIXTURES_PATH)).toBe(path.join('fixtures', 'cloudtrail', 'records.ndjson'));
     const records = loadRecords();
     expect(records).toHaveLength(48);
     expect(records.every((r) => r.eventID && r.eventTime && r.eventName && r.eventSource)).toBe(true);

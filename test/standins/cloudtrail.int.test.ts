@@ -8,9 +8,9 @@ import {
   type LookupEventsCommandInput,
   type Event,
 } from '@aws-sdk/client-cloudtrail';
-import { startCloudTrail, type CloudTrailStandIn } from './cloudtrail';
-import { cloudTrailTime, generateEvents, loadRecords } from './fixtures';
-import { CredentialRegistry, type Principal } from './sigv4';
+import { startCloudTrail, type CloudTrailStandIn } from '../../standins/cloudtrail';
+import { cloudTrailTime, generateEvents, loadRecords } from '../../standins/fixtures';
+import { CredentialRegistry, type Principal } from '../../standins/sigv4';
 
 const ACCOUNT = '111122223333';
 const T0 = Date.parse('2026-01-01T00:00:00Z');

@@ -13,9 +13,9 @@ import {
   SQSClient,
   type ReceiveMessageCommandInput,
 } from '@aws-sdk/client-sqs';
-import { StandInClock } from './clock';
-import { CredentialRegistry, type Principal } from './sigv4';
-import { md5OfAttributes, startSqs, type SqsStandIn } from './sqs';
+import { StandInClock } from '../../standins/clock';
+import { CredentialRegistry, type Principal } from '../../standins/sigv4';
+import { md5OfAttributes, startSqs, type SqsStandIn } from '../../standins/sqs';
 
 const ACCOUNT = '111122223333';
 

@@ -1,9 +1,9 @@
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
-import { startCloudTrail, type CloudTrailStandIn } from './cloudtrail';
-import { generateEvents } from './fixtures';
-import { CredentialRegistry, type Principal } from './sigv4';
-import { startSts, type StsStandIn } from './sts';
+import { startCloudTrail, type CloudTrailStandIn } from '../../standins/cloudtrail';
+import { generateEvents } from '../../standins/fixtures';
+import { CredentialRegistry, type Principal } from '../../standins/sigv4';
+import { startSts, type StsStandIn } from '../../standins/sts';
 
 type Creds = Pick<Principal, 'accessKeyId' | 'secretAccessKey' | 'sessionToken'>;
 

@@ -3,8 +3,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { closeServer, listenLoopback, readBody } from './http';
-import { CredentialRegistry, Sha256, parseAuthorization, type SignedRequest, type VerifyResult } from './sigv4';
+import { closeServer, listenLoopback, readBody } from '../../standins/http';
+import { CredentialRegistry, Sha256, parseAuthorization, type SignedRequest, type VerifyResult } from '../../standins/sigv4';
 
 /** A server that only verifies: it keeps each request and the verdict, and answers `{}`. */
 async function startVerifier(registry: CredentialRegistry) {

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { loadRecords } from './fixtures';
-import { startS3, type S3StandIn } from './s3';
-import { CredentialRegistry } from './sigv4';
-import { buildTrailFiles, putLargeTrailFile, putTrailFiles, trailLogKey } from './trail-files';
+import { loadRecords } from '../../standins/fixtures';
+import { startS3, type S3StandIn } from '../../standins/s3';
+import { CredentialRegistry } from '../../standins/sigv4';
+import { buildTrailFiles, putLargeTrailFile, putTrailFiles, trailLogKey } from '../../standins/trail-files';
 
 const KEY_PATTERN =
   /^(?:(.+)\/)?AWSLogs\/(?:(o-[a-z0-9]+)\/)?(\d{12})\/(CloudTrail|CloudTrail-Insight)\/([a-z0-9-]+)\/(\d{4})\/(\d{2})\/(\d{2})\/\3_\4_\5_(\d{8}T\d{4}Z)_[A-Za-z0-9]{16}\.json\.gz$/;

@@ -4,8 +4,8 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/clien
 import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { parseConnector } from '../functions/core/connector';
-import { generateEvents, startStandIns, type StandIns } from './index';
+import { parseConnector } from '../../functions/core/connector';
+import { generateEvents, startStandIns, type StandIns } from '../../standins';
 
 describe('startStandIns', () => {
   let s: StandIns;

@@ -1,5 +1,5 @@
 import { ConditionalCheckFailedException, DescribeTableCommand, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
-import { startDynamoDb, type DynamoDbStandIn } from './dynamodb';
+import { startDynamoDb, type DynamoDbStandIn } from '../../standins/dynamodb';
 
 describe('DynamoDB stand-in (dynalite)', () => {
   let db: DynamoDbStandIn;

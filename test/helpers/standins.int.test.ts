@@ -1,5 +1,5 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { useStandIns } from '../test/helpers/standins';
+import { useStandIns } from './standins';
 
 describe('useStandIns (test/helpers)', () => {
   const before = process.env.AWS_ENDPOINT_URL_CLOUDTRAIL;

@@ -9,11 +9,11 @@ import {
   type PublicKey,
 } from '@aws-sdk/client-cloudtrail';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { startCloudTrail, type CloudTrailStandIn } from './cloudtrail';
-import { startS3, type S3StandIn } from './s3';
-import { CredentialRegistry } from './sigv4';
-import { digestSigningString, trailDigestKey, writeDigestChain, type DigestContent } from './trail-digests';
-import { buildTrailFiles, putTrailFiles } from './trail-files';
+import { startCloudTrail, type CloudTrailStandIn } from '../../standins/cloudtrail';
+import { startS3, type S3StandIn } from '../../standins/s3';
+import { CredentialRegistry } from '../../standins/sigv4';
+import { digestSigningString, trailDigestKey, writeDigestChain, type DigestContent } from '../../standins/trail-digests';
+import { buildTrailFiles, putTrailFiles } from '../../standins/trail-files';
 
 const ACCOUNT = '111122223333';
 const BUCKET = 'org-trail';
