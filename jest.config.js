@@ -4,7 +4,7 @@ module.exports = {
   testEnvironment: '<rootDir>/test/helpers/quiet-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  setupFiles: ['<rootDir>/test/setup-env.ts'],
+  setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
   transform: {
     // Type-checking is done once by `tsc --noEmit` in `npm test`; ts-jest only transpiles
     // (tsconfig.json sets isolatedModules, which makes ts-jest transpile each file on its own).

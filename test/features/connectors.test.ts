@@ -11,7 +11,7 @@ import { handler as testConnection } from '../../functions/test-connection/handl
 import { lambdaContext, scheduledEvent, type StandIns } from '../../standins';
 import { urlEvent } from '../../standins/lambda';
 import { useStandIns } from '../helpers/standins';
-import { captureStdout, freshProcess, recentEvents, sorted, storedCursor } from './helpers';
+import { captureStdout, freshProcess, recentEvents, sorted, storedCursor } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(60_000);
 

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { metrics } from '../../functions/core/metrics';
 import { cloudTrailTime, loadRecords, type CloudTrailRecord, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { invokeForwarder, newConnector, sorted } from './helpers';
+import { invokeForwarder, newConnector, sorted } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(120_000);
 

@@ -5,8 +5,8 @@
  */
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { AWS_REGIONS, startStandIns, type StandIns } from '../../standins';
-import { observeSource } from '../reliability/support/observe';
-import { invokeForwarder, newConnector, recentEvents, sorted, storedCursor } from './helpers';
+import { observeSource } from '../helpers/observe-source';
+import { invokeForwarder, newConnector, recentEvents, sorted, storedCursor } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(120_000);
 

@@ -6,7 +6,7 @@
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { startStandIns, type StandIns } from '../../standins';
-import { invokeForwarder, newConnector, recentEvents, sorted } from './helpers';
+import { invokeForwarder, newConnector, recentEvents, sorted } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(120_000);
 

@@ -7,7 +7,7 @@
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import type { StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { invokeForwarder, newConnector, recentEvents, sorted } from './helpers';
+import { invokeForwarder, newConnector, recentEvents, sorted } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(120_000);
 

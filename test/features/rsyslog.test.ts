@@ -15,8 +15,8 @@ import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { loadRecords, testCerts } from '../../standins';
 import { startRsyslog, type Rsyslog } from '../helpers/rsyslog';
 import { useStandIns } from '../helpers/standins';
-import { invokeForwarder, newConnector } from '../integration/harness';
-import { recentEvents, storedCursor } from './helpers';
+import { invokeForwarder, newConnector } from '../helpers/forwarder-harness';
+import { recentEvents, storedCursor } from '../helpers/forwarder-helpers';
 
 const BASE_TIME = Date.parse('2024-10-16T11:52:46Z') / 1000;
 const deadline = () => new Deadline(Date.now() + 20_000, 0);

@@ -6,7 +6,7 @@
 import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { startStandIns, type CloudTrailRecord, type StandIns } from '../../standins';
 import { startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
-import { captureStdout, invokeForwarder, newConnector, recentEvents, sorted, storedCursor, syslogConnector } from './helpers';
+import { captureStdout, invokeForwarder, newConnector, recentEvents, sorted, storedCursor, syslogConnector } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(120_000);
 

@@ -9,8 +9,8 @@ import { ForwarderRunError } from '../../functions/forwarder/forward';
 import { handler as testConnection } from '../../functions/test-connection/handler';
 import { urlEvent } from '../../standins/lambda';
 import { useStandIns } from '../helpers/standins';
-import { captureStdout, invokeForwarder, newConnector } from '../integration/harness';
-import { recentEvents, storedCursor } from './helpers';
+import { captureStdout, invokeForwarder, newConnector } from '../helpers/forwarder-harness';
+import { recentEvents, storedCursor } from '../helpers/forwarder-helpers';
 
 jest.setTimeout(60_000);
 

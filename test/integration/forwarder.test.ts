@@ -10,8 +10,8 @@ import { ConnectorValidationError } from '../../functions/core/connector';
 import { logger } from '../../functions/core/logger';
 import { generateEvents, loadRecords, type ConnectorDocument, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { observeSource } from '../reliability/support/observe';
-import { captureStdout, freshProcess, invokeForwarder, newConnector as newConnectorOf, realRecordsBetween } from './harness';
+import { observeSource } from '../helpers/observe-source';
+import { captureStdout, freshProcess, invokeForwarder, newConnector as newConnectorOf, realRecordsBetween } from '../helpers/forwarder-harness';
 
 jest.setTimeout(120_000);
 

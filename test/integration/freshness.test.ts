@@ -8,7 +8,7 @@ import { metrics } from '../../functions/core/metrics';
 import type { ForwarderSummary } from '../../functions/forwarder/forward';
 import { generateEvents, type StandIns } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { invokeForwarder, newConnector } from './harness';
+import { invokeForwarder, newConnector } from '../helpers/forwarder-harness';
 
 jest.setTimeout(120_000);
 

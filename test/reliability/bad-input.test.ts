@@ -17,7 +17,7 @@ import { ConnectorValidationError } from '../../functions/core/connector';
 import { resetSecretCache, SecretReadError } from '../../functions/core/secret';
 import { generateEvents, lambdaContext, loadRecords, scheduledEvent, type CloudTrailRecord, type ConnectorDocument, type WireEvent } from '../../standins';
 import { emit, findLeaks, registerSecret } from './support/log-scan';
-import { observeSource } from './support/observe';
+import { observeSource } from '../helpers/observe-source';
 import { FULL, useSuite } from './support/suite';
 
 jest.setTimeout(FULL ? 15 * 60_000 : 120_000);

@@ -14,7 +14,7 @@
  */
 import { emit } from './support/log-scan';
 import { runHandlerSchedule, type HandlerScheduleSpec } from './support/handler-schedule';
-import { observeSource } from './support/observe';
+import { observeSource } from '../helpers/observe-source';
 import { faultTotal, figuresLine, FaultSchedule, type FaultRates, type Figures, type ScheduleSpec } from './support/schedule';
 import { FULL, SEED, useSuite } from './support/suite';
 

@@ -13,7 +13,7 @@ import type { Context, SQSEvent } from 'aws-lambda';
 import { handler } from '../../functions/s3-forwarder/handler';
 import { buildTrailFiles, putTrailFiles, seededRandom, StandInClock } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { clearQueueEnv, queueSetUp } from '../integration/s3/queue-setup';
+import { clearQueueEnv, queueSetUp } from '../helpers/queue-setup';
 import { FULL, SEED } from './support/suite';
 
 jest.setTimeout(FULL ? 15 * 60_000 : 3 * 60_000);

@@ -12,8 +12,8 @@ import { forwardObject } from '../../functions/core/source/trail-files/forward-o
 import { handler, resetTrailAuditState, type AuditSummary } from '../../functions/trail-audit/handler';
 import { buildTrailFiles, lambdaContext, putTrailFiles, scheduledEvent, writeDigestChain, type Digest, type TrailFile } from '../../standins';
 import { useStandIns } from '../helpers/standins';
-import { captureStdout } from '../integration/harness';
-import { forwardDeps } from '../integration/s3/trail-helpers';
+import { captureStdout } from '../helpers/forwarder-harness';
+import { forwardDeps } from '../helpers/trail-files';
 
 const env = useStandIns();
 const HOUR = 3_600_000;

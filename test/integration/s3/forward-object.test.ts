@@ -6,7 +6,7 @@ import { forwardObject, type ObjectOutcome } from '../../../functions/core/sourc
 import { ObjectLedger, type ObjectRef } from '../../../functions/core/checkpoint/object-ledger';
 import { Deadline } from '../../../functions/core/time';
 import { useStandIns } from '../../helpers/standins';
-import { forwardDeps, putTrailFile, recordsFor, trailKey } from './trail-helpers';
+import { forwardDeps, putTrailFile, recordsFor, trailKey } from '../../helpers/trail-files';
 
 const env = useStandIns();
 const BUCKET = 'org-trail-bucket';

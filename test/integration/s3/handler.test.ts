@@ -12,7 +12,7 @@ import {
   type ObjectCreated,
 } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
-import { captureStdout } from '../harness';
+import { captureStdout } from '../../helpers/forwarder-harness';
 import { sqsRecord } from './sqs-events';
 
 const env = useStandIns();

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { putLargeTrailFile } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
-import { putTrailFile, recordsFor, trailKey } from './trail-helpers';
+import { putTrailFile, recordsFor, trailKey } from '../../helpers/trail-files';
 
 const run = promisify(execFile);
 const env = useStandIns();

@@ -6,8 +6,8 @@
  */
 import { buildTrailFiles, putTrailFiles, StandInClock } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
-import { clearQueueEnv, queueSetUp, settle } from './queue-setup';
-import { captureStdout } from '../harness';
+import { clearQueueEnv, queueSetUp, settle } from '../../helpers/queue-setup';
+import { captureStdout } from '../../helpers/forwarder-harness';
 
 const SCALE = 60;
 const env = useStandIns({ sqsClock: new StandInClock({ scale: SCALE }) });

@@ -7,7 +7,7 @@
  */
 import { buildTrailFiles, putTrailFiles, StandInClock } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
-import { clearQueueEnv, queueSetUp, settle } from './queue-setup';
+import { clearQueueEnv, queueSetUp, settle } from '../../helpers/queue-setup';
 
 const SCALE = 10;
 const env = useStandIns({ sqsClock: new StandInClock({ scale: SCALE }) });

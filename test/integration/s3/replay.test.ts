@@ -10,7 +10,7 @@ import { parseReplayRequest } from '../../../functions/s3-forwarder/replay';
 import { parseArgs, runReplay } from '../../../scripts/replay';
 import { buildTrailFiles, lambdaContext, putTrailFiles } from '../../../standins';
 import { useStandIns } from '../../helpers/standins';
-import { forwardDeps } from './trail-helpers';
+import { forwardDeps } from '../../helpers/trail-files';
 
 const env = useStandIns();
 const BUCKET = 'replay-trail';

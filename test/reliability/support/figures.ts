@@ -1,7 +1,7 @@
 /** The figures of a finished schedule, the same for both invoke strategies. */
 import type { StandIns } from '../../../standins';
 import type { DeliveryReport, SourceTruth } from './events';
-import type { SourceObserver } from './observe';
+import type { SourceObserver } from '../../helpers/observe-source';
 import type { Figures, RunTally, ScheduleBase } from './schedule-spec';
 
 export interface FigureInputs {

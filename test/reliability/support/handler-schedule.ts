@@ -22,7 +22,7 @@ import { armRunFault } from './faults/dnif';
 import { scheduleFigures } from './figures';
 import { HandlerInvoker } from './invoke-handler';
 import { LeaseTable } from './lease-table';
-import type { SourceObserver } from './observe';
+import type { SourceObserver } from '../../helpers/observe-source';
 import { planBackfill } from './plan';
 import { BACKFILL_SECONDS, emptyTally, LATENESS_SECONDS, SETTLE_SECONDS, type Figures, type ScheduleBase } from './schedule-spec';
 import { rng, seedFor } from './suite';

@@ -24,7 +24,7 @@ import { BatchFaults } from './faults/dnif';
 import { DynamoFaults } from './faults/dynamodb';
 import { ForwardInvoker, type RunOutcome } from './invoke-forward';
 import { LeaseTable } from './lease-table';
-import type { SourceObserver } from './observe';
+import type { SourceObserver } from '../../helpers/observe-source';
 import { registerConnectorSecrets } from './log-scan';
 import { leaseOverlaps, type RunState } from './run-state';
 import { BACKFILL_SECONDS, emptyTally, LATENESS_SECONDS, NO_FAULTS, SETTLE_SECONDS, type FaultRates, type Figures, type RunTally, type ScheduleSpec } from './schedule-spec';

@@ -1,5 +1,6 @@
 /**
- * Shared wiring for the issue-7 feature tests: the real forwarder handler against the loopback
+ * Shared wiring for the forwarder's end-to-end tests (test/forwarder/, and the sink and
+ * transport tests that run a forwarder): the real forwarder handler against the loopback
  * stand-ins (CloudTrail, STS, Secrets Manager, DynamoDB, DNIF HTTP receiver), plus the
  * syslog receiver stand-in when a test needs a DNIF Adapter.
  */
@@ -8,7 +9,7 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { generateEvents, type CloudTrailRecord, type ConnectorDocument, type StandIns } from '../../standins';
 import type { SyslogReceiver } from '../../standins/syslog-receiver';
 
-export { captureStdout, freshProcess, invokeForwarder, newConnector } from '../integration/harness';
+export { captureStdout, freshProcess, invokeForwarder, newConnector } from './forwarder-harness';
 
 /** A connector that delivers to a DNIF Adapter over syslog instead of the HTTP receiver. */
 export function syslogConnector(s: StandIns, rx: SyslogReceiver, overrides: ConnectorDocument = {}, target: Record<string, unknown> = {}): ConnectorDocument {

@@ -4,9 +4,9 @@
  * source mapping stand-in running the real S3 forwarder, for the queue-driven suites.
  */
 import type { SQSEvent, Context } from 'aws-lambda';
-import { handler, resetS3ForwarderState } from '../../../functions/s3-forwarder/handler';
-import { resetSecretCache } from '../../../functions/core/secret';
-import { routeNotifications, startEventSourceMapping, type EventSourceMapping, type StandIns } from '../../../standins';
+import { handler, resetS3ForwarderState } from '../../functions/s3-forwarder/handler';
+import { resetSecretCache } from '../../functions/core/secret';
+import { routeNotifications, startEventSourceMapping, type EventSourceMapping, type StandIns } from '../../standins';
 
 export const TIMEOUT_S = 30;
 let seq = 0;

@@ -5,13 +5,13 @@
 import { gzipSync } from 'node:zlib';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ObjectLedger } from '../../../functions/core/checkpoint/object-ledger';
-import { parseConnector } from '../../../functions/core/connector';
-import { createSink } from '../../../functions/core/sink/create-sink';
-import { s3ClientFor } from '../../../functions/core/source/trail-files/s3-client';
-import type { ForwardObjectDeps } from '../../../functions/core/source/trail-files/forward-object';
-import { Deadline } from '../../../functions/core/time';
-import { loadRecords, type CloudTrailRecord, type StandIns } from '../../../standins';
+import { ObjectLedger } from '../../functions/core/checkpoint/object-ledger';
+import { parseConnector } from '../../functions/core/connector';
+import { createSink } from '../../functions/core/sink/create-sink';
+import { s3ClientFor } from '../../functions/core/source/trail-files/s3-client';
+import type { ForwardObjectDeps } from '../../functions/core/source/trail-files/forward-object';
+import { Deadline } from '../../functions/core/time';
+import { loadRecords, type CloudTrailRecord, type StandIns } from '../../standins';
 
 export const quietLogger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
 

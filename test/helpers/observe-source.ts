@@ -9,8 +9,8 @@
  */
 import type { DeserializeHandler, DeserializeHandlerArguments } from '@smithy/types';
 import { CloudTrailClient, type LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
-import { CloudTrailSource, LOOKUP_RATE_LIMIT_MIDDLEWARE } from '../../../functions/core/source/cloudtrail-source';
-import { maxInAnyWindow } from '../../../standins/rate-window';
+import { CloudTrailSource, LOOKUP_RATE_LIMIT_MIDDLEWARE } from '../../functions/core/source/cloudtrail-source';
+import { maxInAnyWindow } from '../../standins/rate-window';
 
 type RelativeMiddleware = Parameters<LookupEventsCommand['middlewareStack']['addRelativeTo']>[0];
 
