@@ -7,12 +7,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { ObjectLedger } from '../../../functions/core/checkpoint/object-ledger';
-import { parseConnector } from '../../../functions/core/connector';
-import { createSink } from '../../../functions/core/sink/create-sink';
-import { forwardObject } from '../../../functions/core/source/trail-files/forward-object';
-import { credentialsFor } from '../../../functions/core/source/credentials';
-import { Deadline } from '../../../functions/core/time';
+import { ObjectLedger } from '../../../../functions/core/checkpoint/object-ledger';
+import { parseConnector } from '../../../../functions/core/connector';
+import { createSink } from '../../../../functions/core/sink/create-sink';
+import { forwardObject } from '../../../../functions/core/source/trail-files/forward-object';
+import { credentialsFor } from '../../../../functions/core/source/credentials';
+import { Deadline } from '../../../../functions/core/time';
 
 async function main(): Promise<void> {
   const connector = parseConnector(process.env.CONNECTOR_JSON ?? '');

@@ -1,13 +1,14 @@
 /**
- * The per-region LookupEvents limiter under a busy event loop (several regions at once): a
- * timer that fires late must not squeeze the next request closer than the spacing.
+ * CloudTrailSource takes the LookupEvents limiter's slot as the request leaves the SDK, so a
+ * stall while the SDK builds a request (a busy event loop, several regions at once) cannot bunch
+ * requests. The limiter's own pacing rules are in rate-limiter.test.ts.
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { HttpResponse } from '@smithy/protocol-http';
-import { CloudTrailSource } from '../../functions/core/source/cloudtrail-source';
-import { RateLimiter } from '../../functions/core/source/rate-limiter';
-import { Deadline } from '../../functions/core/deadline';
-import { maxInAnyWindow } from '../../standins/rate-window';
+import { CloudTrailSource } from '../../../functions/core/source/cloudtrail-source';
+import { RateLimiter } from '../../../functions/core/source/rate-limiter';
+import { Deadline } from '../../../functions/core/deadline';
+import { maxInAnyWindow } from '../../../standins/rate-window';
 
 const block = (ms: number) => {
   const until = Date.now() + ms;
@@ -15,32 +16,6 @@ const block = (ms: number) => {
     // a busy event loop: another region parsing a page, building records
   }
 };
-
-describe('RateLimiter with late timers', () => {
-  it('counts the next slot from when a slot is really taken', async () => {
-    const limiter = new RateLimiter(2, 25);
-    const taken: number[] = [];
-    await limiter.acquire();
-    taken.push(Date.now());
-    // While the second acquire sleeps, the event loop is busy past its slot.
-    setTimeout(() => block(200), 400);
-    await limiter.acquire();
-    taken.push(Date.now());
-    await limiter.acquire();
-    taken.push(Date.now());
-    expect(taken[1] - taken[0]).toBeGreaterThanOrEqual(590); // woke ~75 ms late
-    expect(taken[2] - taken[1]).toBeGreaterThanOrEqual(525);
-  });
-
-  it('keeps the spacing between several callers waiting on one limiter', async () => {
-    const limiter = new RateLimiter(2, 25);
-    const taken: number[] = [];
-    setTimeout(() => block(120), 300);
-    await Promise.all(Array.from({ length: 4 }, () => limiter.acquire().then(() => taken.push(Date.now()))));
-    taken.sort((a, b) => a - b);
-    for (let i = 1; i < taken.length; i++) expect(taken[i] - taken[i - 1]).toBeGreaterThanOrEqual(525 - 1);
-  });
-});
 
 describe('CloudTrailSource pacing', () => {
   it('takes the slot as the request leaves, so a stall inside the SDK cannot bunch requests', async () => {

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { bodyBytes, toBatches } from '../../functions/core/sink/batcher';
-import { buildRecord, flattenRecord, type RecordContext } from '../../functions/core/sink/records';
-import type { SourceEvent } from '../../functions/core/event';
+import { bodyBytes, toBatches } from '../../../functions/core/sink/batcher';
+import { buildRecord, flattenRecord, type RecordContext } from '../../../functions/core/sink/records';
+import type { SourceEvent } from '../../../functions/core/event';
 
-const fixtureLines = readFileSync(resolve(__dirname, '../../fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
+const fixtureLines = readFileSync(resolve(__dirname, '../../../fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
 const fixtures = fixtureLines.map((l) => JSON.parse(l) as Record<string, any>);
 
 const ctx: RecordContext = { connectorName: 'c1', region: 'us-east-1', forwardedAt: '2026-11-25T00:00:00.000Z', flatten: false, maxRecordBytes: 1_000_000 };

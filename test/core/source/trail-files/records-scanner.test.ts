@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { RecordsScanner, TrailJsonError } from '../../../functions/core/source/trail-files/records-scanner';
+import { RecordsScanner, TrailJsonError } from '../../../../functions/core/source/trail-files/records-scanner';
 
-const lines = readFileSync(resolve(__dirname, '../../../fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
+const lines = readFileSync(resolve(__dirname, '../../../../fixtures/cloudtrail/records.ndjson'), 'utf8').trim().split('\n');
 
 function scan(text: string, chunkSize: number): string[] {
   const scanner = new RecordsScanner();

@@ -6,9 +6,9 @@
 import { execFile } from 'node:child_process';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { putLargeTrailFile } from '../../../standins';
-import { useStandIns } from '../../helpers/standins';
-import { putTrailFile, recordsFor, trailKey } from '../../helpers/trail-files';
+import { putLargeTrailFile } from '../../../../standins';
+import { useStandIns } from '../../../helpers/standins';
+import { putTrailFile, recordsFor, trailKey } from '../../../helpers/trail-files';
 
 const run = promisify(execFile);
 const env = useStandIns();
@@ -22,7 +22,7 @@ interface ChildResult {
 
 async function forwardInChild(connectorName: string, bucket: string, key: string, deadlineMs: number): Promise<ChildResult> {
   const s = env();
-  const tsx = resolve(__dirname, '../../../node_modules/.bin/tsx');
+  const tsx = resolve(__dirname, '../../../../node_modules/.bin/tsx');
   const { stdout } = await run(tsx, [resolve(__dirname, 'large-file-child.ts')], {
     env: { ...process.env, ...s.env, CONNECTOR_JSON: JSON.stringify(s.connector({ connectorName })), BUCKET: bucket, KEY: key, DEADLINE_MS: String(deadlineMs) },
     maxBuffer: 10 * MB,

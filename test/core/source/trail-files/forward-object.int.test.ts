@@ -2,11 +2,11 @@
  * forwardObject through the real SDK against the S3 stand-in (SigV4, KMS, faults), dynalite's
  * ledger and the DNIF receiver: once-only delivery, leases, crash and deadline resume, read errors.
  */
-import { forwardObject, type ObjectOutcome } from '../../../functions/core/source/trail-files/forward-object';
-import { ObjectLedger, type ObjectRef } from '../../../functions/core/checkpoint/object-ledger';
-import { Deadline } from '../../../functions/core/time';
-import { useStandIns } from '../../helpers/standins';
-import { forwardDeps, putTrailFile, recordsFor, trailKey } from '../../helpers/trail-files';
+import { forwardObject, type ObjectOutcome } from '../../../../functions/core/source/trail-files/forward-object';
+import { ObjectLedger, type ObjectRef } from '../../../../functions/core/checkpoint/object-ledger';
+import { Deadline } from '../../../../functions/core/time';
+import { useStandIns } from '../../../helpers/standins';
+import { forwardDeps, putTrailFile, recordsFor, trailKey } from '../../../helpers/trail-files';
 
 const env = useStandIns();
 const BUCKET = 'org-trail-bucket';

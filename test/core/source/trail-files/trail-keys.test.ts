@@ -1,4 +1,4 @@
-import { parseTrailKey } from '../../../functions/core/source/trail-files/trail-keys';
+import { parseTrailKey } from '../../../../functions/core/source/trail-files/trail-keys';
 
 describe('parseTrailKey', () => {
   it('reads account, region and day of an account trail log file', () => {

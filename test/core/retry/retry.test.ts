@@ -1,4 +1,4 @@
-import { retry } from '../../functions/core/retry';
+import { backoffDelayMs, retry } from '../../../functions/core/retry';
 
 const failing = (failures: number, err: unknown = new Error('boom')) => {
   let calls = 0;
@@ -61,5 +61,14 @@ describe('retry', () => {
     setTimeout(() => controller.abort(), 10);
     await expect(run).resolves.toBe('ok after 1');
     expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
+describe('backoff', () => {
+  it('grows exponentially up to the cap, with jitter below it', () => {
+    expect(backoffDelayMs(0, 100, 1000, () => 1)).toBe(100);
+    expect(backoffDelayMs(3, 100, 1000, () => 1)).toBe(800);
+    expect(backoffDelayMs(10, 100, 1000, () => 1)).toBe(1000);
+    expect(backoffDelayMs(10, 100, 1000, () => 0.5)).toBe(500);
   });
 });

@@ -5,14 +5,14 @@
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
-import type { SyslogTarget } from '../../functions/core/connector';
-import { SinkUnavailableError } from '../../functions/core/sink/errors';
-import { buildRecord, type OutgoingRecord } from '../../functions/core/sink/records';
-import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../functions/core/sink/syslog-sink';
-import { SinkTlsError } from '../../functions/core/sink/tls-errors';
-import { Deadline, DeadlineReachedError } from '../../functions/core/deadline';
-import { loadRecords, testCerts, type CloudTrailRecord } from '../../standins';
-import { startSyslogReceiver, type SyslogReceiver } from '../../standins/syslog-receiver';
+import type { SyslogTarget } from '../../../functions/core/connector';
+import { SinkUnavailableError } from '../../../functions/core/sink/errors';
+import { buildRecord, type OutgoingRecord } from '../../../functions/core/sink/records';
+import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../../functions/core/sink/syslog-sink';
+import { SinkTlsError } from '../../../functions/core/sink/tls-errors';
+import { Deadline, DeadlineReachedError } from '../../../functions/core/deadline';
+import { loadRecords, testCerts, type CloudTrailRecord } from '../../../standins';
+import { startSyslogReceiver, type SyslogReceiver } from '../../../standins/syslog-receiver';
 
 const BASE_TIME = Date.parse('2024-10-16T11:52:46Z') / 1000;
 

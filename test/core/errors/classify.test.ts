@@ -1,8 +1,8 @@
-import { classify } from '../../functions/core/errors/classify';
-import { DeadlineReachedError } from '../../functions/core/deadline';
-import { SourceError } from '../../functions/core/errors/source-error';
-import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
-import { SinkTlsError } from '../../functions/core/sink/tls-errors';
+import { classify } from '../../../functions/core/errors/classify';
+import { DeadlineReachedError } from '../../../functions/core/deadline';
+import { SourceError } from '../../../functions/core/errors/source-error';
+import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../../../functions/core/sink/errors';
+import { SinkTlsError } from '../../../functions/core/sink/tls-errors';
 
 describe('classify: one meaning per failure for the summary and the rotation retry', () => {
   it.each([

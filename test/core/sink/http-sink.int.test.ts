@@ -3,13 +3,13 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { HttpTarget } from '../../functions/core/connector';
-import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../../functions/core/sink/errors';
-import { SinkTlsError } from '../../functions/core/sink/tls-errors';
-import { testCerts } from '../../standins';
-import { HttpSink, parseRetryAfter } from '../../functions/core/sink/http-sink';
-import type { OutgoingRecord } from '../../functions/core/sink/records';
-import { Deadline } from '../../functions/core/deadline';
+import type { HttpTarget } from '../../../functions/core/connector';
+import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from '../../../functions/core/sink/errors';
+import { SinkTlsError } from '../../../functions/core/sink/tls-errors';
+import { testCerts } from '../../../standins';
+import { HttpSink, parseRetryAfter } from '../../../functions/core/sink/http-sink';
+import type { OutgoingRecord } from '../../../functions/core/sink/records';
+import { Deadline } from '../../../functions/core/deadline';
 
 interface Seen {
   headers: IncomingMessage['headers'];

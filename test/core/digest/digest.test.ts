@@ -3,12 +3,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { brokenLink } from '../../functions/core/digest/chain';
-import { hashUncompressed, CorruptGzipError } from '../../functions/core/digest/content-hash';
-import { DigestFormatError, parseDigestFile, type DigestFile } from '../../functions/core/digest/digest-file';
-import { PublicKeyDirectory } from '../../functions/core/digest/public-keys';
-import { publicKeyFromDer, verifyDigestSignature } from '../../functions/core/digest/signature';
-import { dataSigningString } from '../../functions/core/digest/signing-string';
+import { brokenLink } from '../../../functions/core/digest/chain';
+import { hashUncompressed, CorruptGzipError } from '../../../functions/core/digest/content-hash';
+import { DigestFormatError, parseDigestFile, type DigestFile } from '../../../functions/core/digest/digest-file';
+import { PublicKeyDirectory } from '../../../functions/core/digest/public-keys';
+import { publicKeyFromDer, verifyDigestSignature } from '../../../functions/core/digest/signature';
+import { dataSigningString } from '../../../functions/core/digest/signing-string';
 
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const keyPair = () => generateKeyPairSync('rsa', { modulusLength: 2048 });

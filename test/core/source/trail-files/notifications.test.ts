@@ -1,4 +1,4 @@
-import { continuationBody, decodeS3Key, NotificationError, parseMessageBody } from '../../../functions/core/source/trail-files/notifications';
+import { continuationBody, decodeS3Key, NotificationError, parseMessageBody } from '../../../../functions/core/source/trail-files/notifications';
 
 const KEY = 'my trails/AWSLogs/o-abcdef1234/111122223333/CloudTrail/us-east-1/2026/01/02/111122223333_CloudTrail_us-east-1_20260102T0000Z_x+y.json.gz';
 // As S3 sends it: form encoding, `+` for a space, `%2B` for a plus.

@@ -4,19 +4,19 @@
  * handshake (#2), the 8 KB message limit (#3) and GnuTLS's silent close on a refused client
  * certificate (#4).
  */
-import type { SyslogTarget } from '../../functions/core/connector';
-import { SinkUnavailableError } from '../../functions/core/sink/errors';
-import { buildRecord, type OutgoingRecord } from '../../functions/core/sink/records';
-import { SyslogSink } from '../../functions/core/sink/syslog-sink';
-import { SinkTlsError } from '../../functions/core/sink/tls-errors';
-import { Deadline } from '../../functions/core/deadline';
-import { dnifSyslogCheck } from '../../functions/test-connection/checks';
-import { ForwarderRunError } from '../../functions/forwarder/forward';
-import { loadRecords, testCerts } from '../../standins';
-import { startRsyslog, type Rsyslog } from '../helpers/rsyslog';
-import { useStandIns } from '../helpers/standins';
-import { invokeForwarder, newConnector } from '../helpers/forwarder-harness';
-import { recentEvents, storedCursor } from '../helpers/forwarder-helpers';
+import type { SyslogTarget } from '../../../functions/core/connector';
+import { SinkUnavailableError } from '../../../functions/core/sink/errors';
+import { buildRecord, type OutgoingRecord } from '../../../functions/core/sink/records';
+import { SyslogSink } from '../../../functions/core/sink/syslog-sink';
+import { SinkTlsError } from '../../../functions/core/sink/tls-errors';
+import { Deadline } from '../../../functions/core/deadline';
+import { dnifSyslogCheck } from '../../../functions/test-connection/checks';
+import { ForwarderRunError } from '../../../functions/forwarder/forward';
+import { loadRecords, testCerts } from '../../../standins';
+import { startRsyslog, type Rsyslog } from '../../helpers/rsyslog';
+import { useStandIns } from '../../helpers/standins';
+import { invokeForwarder, newConnector } from '../../helpers/forwarder-harness';
+import { recentEvents, storedCursor } from '../../helpers/forwarder-helpers';
 
 const BASE_TIME = Date.parse('2024-10-16T11:52:46Z') / 1000;
 const deadline = () => new Deadline(Date.now() + 20_000, 0);
