@@ -3,16 +3,16 @@
  * the S3 stand-in, the ledger in dynalite, the SQS stand-in (continuations go there through the
  * real SDK) and the DNIF receiver. What the handler hands on is fed back as the next event.
  */
-import { handler, resetS3ForwarderState } from '../../../functions/s3-forwarder/handler';
-import { resetSecretCache } from '../../../functions/core/secret';
-import { logger } from '../../../functions/core/logger';
-import { metrics } from '../../../functions/core/metrics';
+import { handler, resetS3ForwarderState } from '../../functions/s3-forwarder/handler';
+import { resetSecretCache } from '../../functions/core/secret';
+import { logger } from '../../functions/core/logger';
+import { metrics } from '../../functions/core/metrics';
 import {
   buildTrailFiles, cloudTrailSnsMessage, eventBridgeObjectCreated, lambdaContext, putTrailFiles, s3EventMessage, s3TestEvent, snsWrappedS3Event,
   type ObjectCreated,
-} from '../../../standins';
-import { useStandIns } from '../../helpers/standins';
-import { captureStdout } from '../../helpers/forwarder-harness';
+} from '../../standins';
+import { useStandIns } from '../helpers/standins';
+import { captureStdout } from '../helpers/forwarder-harness';
 import { sqsRecord } from './sqs-events';
 
 const env = useStandIns();

@@ -4,10 +4,10 @@
  * event source mapping stand-in invokes the real handler (ReportBatchItemFailures, two pollers,
  * duplicate deliveries), DNIF receives. The SQS clock runs 60x (a 30 s function timeout is 0.5 s, visibility 3 s) so five receives take seconds.
  */
-import { buildTrailFiles, putTrailFiles, StandInClock } from '../../../standins';
-import { useStandIns } from '../../helpers/standins';
-import { clearQueueEnv, queueSetUp, settle } from '../../helpers/queue-setup';
-import { captureStdout } from '../../helpers/forwarder-harness';
+import { buildTrailFiles, putTrailFiles, StandInClock } from '../../standins';
+import { useStandIns } from '../helpers/standins';
+import { clearQueueEnv, queueSetUp, settle } from '../helpers/queue-setup';
+import { captureStdout } from '../helpers/forwarder-harness';
 
 const SCALE = 60;
 const env = useStandIns({ sqsClock: new StandInClock({ scale: SCALE }) });

@@ -3,14 +3,14 @@
  * files through the same ledger: nothing already delivered is sent again, files outside the
  * range are left, a run is continued after `startAfter`.
  */
-import { forwardObject } from '../../../functions/core/source/trail-files/forward-object';
-import { handler, resetS3ForwarderState } from '../../../functions/s3-forwarder/handler';
-import { resetSecretCache } from '../../../functions/core/secret';
-import { parseReplayRequest } from '../../../functions/s3-forwarder/replay';
-import { parseArgs, runReplay } from '../../../scripts/replay';
-import { buildTrailFiles, lambdaContext, putTrailFiles } from '../../../standins';
-import { useStandIns } from '../../helpers/standins';
-import { forwardDeps } from '../../helpers/trail-files';
+import { forwardObject } from '../../functions/core/source/trail-files/forward-object';
+import { handler, resetS3ForwarderState } from '../../functions/s3-forwarder/handler';
+import { resetSecretCache } from '../../functions/core/secret';
+import { parseReplayRequest } from '../../functions/s3-forwarder/replay';
+import { parseArgs, runReplay } from '../../scripts/replay';
+import { buildTrailFiles, lambdaContext, putTrailFiles } from '../../standins';
+import { useStandIns } from '../helpers/standins';
+import { forwardDeps } from '../helpers/trail-files';
 
 const env = useStandIns();
 const BUCKET = 'replay-trail';

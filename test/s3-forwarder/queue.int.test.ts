@@ -5,9 +5,9 @@
  * duplicate deliveries), DNIF receives. The SQS clock runs 10x: a 30 s function timeout is 3 s.
  * The dead-letter path is in queue-dlq.test.ts.
  */
-import { buildTrailFiles, putTrailFiles, StandInClock } from '../../../standins';
-import { useStandIns } from '../../helpers/standins';
-import { clearQueueEnv, queueSetUp, settle } from '../../helpers/queue-setup';
+import { buildTrailFiles, putTrailFiles, StandInClock } from '../../standins';
+import { useStandIns } from '../helpers/standins';
+import { clearQueueEnv, queueSetUp, settle } from '../helpers/queue-setup';
 
 const SCALE = 10;
 const env = useStandIns({ sqsClock: new StandInClock({ scale: SCALE }) });
