@@ -1,6 +1,6 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  // Output of passing tests is held back (test/helpers/quiet-environment.ts).
+  // Output of passing tests is held back (test/helpers/quiet-environment.ts). Layout: test/README.md.
   testEnvironment: '<rootDir>/test/helpers/quiet-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],

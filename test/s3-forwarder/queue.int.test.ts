@@ -3,7 +3,7 @@
  * reach the SQS stand-in (visibility 6x the function timeout, maxReceiveCount 5 to a DLQ), the
  * event source mapping stand-in invokes the real handler (ReportBatchItemFailures, two pollers,
  * duplicate deliveries), DNIF receives. The SQS clock runs 10x: a 30 s function timeout is 3 s.
- * The dead-letter path is in queue-dlq.test.ts.
+ * The dead-letter path is in queue-dlq.int.test.ts.
  */
 import { buildTrailFiles, putTrailFiles, StandInClock } from '../../standins';
 import { useStandIns } from '../helpers/standins';

@@ -2,7 +2,7 @@
  * The audit run's rules, and the test-connection probe, through the real SDK on the S3 and
  * CloudTrail stand-ins (trail files and the stand-ins' signed, chained digests), with the ledger
  * and the repair replaced by fakes so each rule can be driven on its own. The whole handler on
- * the real ledger and DNIF receiver is in handler.test.ts.
+ * the real ledger and DNIF receiver is in handler.int.test.ts.
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { S3Client } from '@aws-sdk/client-s3';

@@ -1,7 +1,7 @@
 /**
  * The syslog sink against the syslog receiver stand-in: RFC 5424 framing, TLS with a client
  * certificate, the close handshake that confirms each batch, retries, and what happens to a
- * batch when the connection breaks. test/features/rsyslog.test.ts does the same against rsyslog.
+ * batch when the connection breaks. rsyslog.int.test.ts does the same against rsyslog.
  */
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';

@@ -4,7 +4,7 @@
  * treatment of the event; nothing is lost silently, and no secret value is echoed in an error or
  * a log line (the file-wide log scan of support/log-scan.ts, plus the explicit checks here).
  *
- * The connector's rules field by field are unit-tested in test/unit/connector.test.ts; here each
+ * The connector's rules field by field are unit-tested in test/core/connector.test.ts; here each
  * kind of mistake goes through the whole handler once: Secrets Manager, config, error, logs.
  */
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
@@ -22,7 +22,7 @@ import { FULL, useSuite } from './support/suite';
 
 jest.setTimeout(FULL ? 15 * 60_000 : 120_000);
 
-const suite = useSuite('bad-input.test.ts');
+const suite = useSuite('bad-input.int.test.ts');
 const observer = observeSource();
 const REGION = 'us-east-1';
 

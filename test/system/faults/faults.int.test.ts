@@ -20,7 +20,7 @@ import { FULL, SEED, useSuite } from './support/suite';
 
 jest.setTimeout(FULL ? 20 * 60_000 : 5 * 60_000);
 
-const suite = useSuite('faults.test.ts');
+const suite = useSuite('faults.int.test.ts');
 const observer = observeSource();
 const all: Figures[] = [];
 

@@ -19,7 +19,7 @@ import { useSuite } from './support/suite';
 
 jest.setTimeout(60_000);
 
-const suite = useSuite('lost-ack.test.ts');
+const suite = useSuite('lost-ack.int.test.ts');
 const REGION = 'us-east-1';
 
 /** Relays requests to `target`; the n-th relayed request (1-based) in `lose` gets its answer dropped. */

@@ -14,7 +14,7 @@ import { useSuite } from './support/suite';
 
 jest.setTimeout(60_000);
 
-const suite = useSuite('source-faults.test.ts');
+const suite = useSuite('source-faults.int.test.ts');
 const REGION = 'us-east-1';
 
 let seq = 0;

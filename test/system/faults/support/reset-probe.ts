@@ -1,5 +1,5 @@
 /**
- * Run by source-faults.test.ts in a plain Node process (`tsx`), not under jest: jest's sandbox
+ * Run by source-faults.int.test.ts in a plain Node process (`tsx`), not under jest: jest's sandbox
  * makes errors thrown by Node's http module foreign to the SDK (`instanceof Error` fails), so the
  * SDK wraps them and every network fault looks retryable. Here they look as they do in Lambda.
  *
