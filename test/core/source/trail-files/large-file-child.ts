@@ -1,7 +1,9 @@
 /**
  * Runs in a child process so its peak RSS is its own: forwards one object with forwardObject
  * (through the real SDK to the parent's stand-ins), stopping after DEADLINE_MS and resuming
- * until done, then prints `{ outcomes, maxRssBytes }` as JSON.
+ * until done, then prints `{ outcomes, maxRssBytes }` as JSON. With MS_PER_BATCH the invocation's
+ * clock is virtual and moves that much per batch DNIF takes: where the deadline falls does not
+ * depend on how fast this machine is today.
  */
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -29,12 +31,23 @@ async function main(): Promise<void> {
     logger: new Logger({ serviceName: 'large-file', logLevel: 'WARN' }),
   };
   const deadlineMs = Number(process.env.DEADLINE_MS ?? 600_000);
+  const msPerBatch = Number(process.env.MS_PER_BATCH ?? 0);
+  let virtualNow = 0;
+  const now = msPerBatch > 0 ? () => virtualNow : Date.now;
+  if (msPerBatch > 0) {
+    const send = base.sink.send.bind(base.sink);
+    base.sink.send = async (...args) => {
+      const stats = await send(...args);
+      virtualNow += msPerBatch;
+      return stats;
+    };
+  }
   const outcomes: { status: string; forwarded: number; duplicatesSkipped: number; code?: string }[] = [];
   for (let run = 1; run <= 20; run++) {
-    const endsAt = Date.now() + deadlineMs;
+    const endsAt = now() + deadlineMs;
     const o = await forwardObject(
       { bucket: process.env.BUCKET ?? '', key: process.env.KEY ?? '' },
-      { ...base, deadline: new Deadline(endsAt, 2000), owner: `run-${run}`, leaseUntilMs: endsAt },
+      { ...base, deadline: new Deadline(endsAt, 2000, now), owner: `run-${run}`, leaseUntilMs: Date.now() + 600_000 },
     );
     outcomes.push({ status: o.status, forwarded: o.forwarded, duplicatesSkipped: o.duplicatesSkipped, code: o.code });
     if (o.status !== 'continued') break;

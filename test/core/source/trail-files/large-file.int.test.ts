@@ -20,11 +20,11 @@ interface ChildResult {
   maxRssBytes: number;
 }
 
-async function forwardInChild(connectorName: string, bucket: string, key: string, deadlineMs: number): Promise<ChildResult> {
+async function forwardInChild(connectorName: string, bucket: string, key: string, deadlineMs: number, msPerBatch = 0): Promise<ChildResult> {
   const s = env();
   const tsx = resolve(__dirname, '../../../../node_modules/.bin/tsx');
   const { stdout } = await run(tsx, [resolve(__dirname, 'large-file-child.ts')], {
-    env: { ...process.env, ...s.env, CONNECTOR_JSON: JSON.stringify(s.connector({ connectorName })), BUCKET: bucket, KEY: key, DEADLINE_MS: String(deadlineMs) },
+    env: { ...process.env, ...s.env, CONNECTOR_JSON: JSON.stringify(s.connector({ connectorName })), BUCKET: bucket, KEY: key, DEADLINE_MS: String(deadlineMs), MS_PER_BATCH: String(msPerBatch) },
     maxBuffer: 10 * MB,
     timeout: 170_000,
   });
@@ -43,7 +43,8 @@ describe('a very large trail file', () => {
     const key = trailKey({ account: '111122223333', region: 'us-east-1', name: 'large' });
     const file = await putLargeTrailFile(s.s3, 'big-trail', key, { accountId: '111122223333', region: 'us-east-1', uncompressedBytes: SIZE_MB * MB, from: new Date('2026-12-01T00:00:00Z'), level: 1 });
     s.dnif.clear();
-    const large = await forwardInChild('big-large', 'big-trail', key, 8_000);
+    // 8 s of work a run (10 s less the 2 s reserve) at 100 ms a batch: 80 batches, 40,000 records a run.
+    const large = await forwardInChild('big-large', 'big-trail', key, 10_000, 100);
 
     const statuses = large.outcomes.map((o) => o.status);
     expect(statuses[statuses.length - 1]).toBe('delivered');
