@@ -11,6 +11,7 @@ import './quiet-env';
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 
 import type { SQSEvent } from 'aws-lambda';
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     ];
     const keys = ['gzip', 'json', 'gzipLargeFiles'];
     for (const [i, variant] of variants.entries()) results[keys[i]] = await measure(s, env, bucket, variant, warmFiles);
-    const scale: { consumers: number; eventsPerSecond: number; coresBusy: number; standInsCoreShare: number }[] = [];
+    const scale: { consumers: number; eventsPerSecond: number; coresBusy: number; standInsCoreShare: number; standInsStall: { p99Ms: number; maxMs: number } }[] = [];
     for (const n of CONSUMERS) {
       const workers = await Promise.all(Array.from({ length: n }, () => Worker.start(env)));
       s.putConnectorSecret(s.connector({ connectorName: `bench-scale-${n}-${Date.now()}` }));
@@ -142,18 +143,24 @@ async function main(): Promise<void> {
       const events = eventsFor(s, bucket, files, (f) => f.key);
       const start = Date.now();
       const standInsCpu = process.cpuUsage();
+      const lag = monitorEventLoopDelay({ resolution: 5 });
+      lag.enable();
       const runs = await Promise.all(workers.map((w, i) => w.run({ type: 'handler', events: events.filter((_, j) => j % n === i) })));
       const wall = Date.now() - start;
       const standIns = process.cpuUsage(standInsCpu);
+      lag.disable();
+      // A consumer waits on the stand-ins' one event loop: its stalls (GC of what the receiver keeps
+      // for the delivery check, the parse of each 750 KB batch) hold every consumer up at once.
+      const stall = { p99Ms: Math.round(lag.percentile(99) / 1e5) / 10, maxMs: Math.round(lag.max / 1e5) / 10 };
       workers.forEach((w) => w.stop());
       // Which saturates: the cores (all CPU of consumers and stand-ins ÷ wall × cores near 1), or
       // the receiver (the stand-ins' process, one thread, near one core's worth).
       const consumersMs = runs.reduce((t, r) => t + r.cpuMs, 0);
       const standInsMs = (standIns.user + standIns.system) / 1000;
       const busy = (consumersMs + standInsMs) / (wall * os.cpus().length);
-      scale.push({ consumers: n, eventsPerSecond: r0((total / wall) * 1000), coresBusy: Math.round(busy * 100) / 100, standInsCoreShare: Math.round((standInsMs / wall) * 100) / 100 });
+      scale.push({ consumers: n, eventsPerSecond: r0((total / wall) * 1000), coresBusy: Math.round(busy * 100) / 100, standInsCoreShare: Math.round((standInsMs / wall) * 100) / 100, standInsStall: stall });
       say(
-        `${n} consumer(s): ${r0((total / wall) * 1000).toLocaleString('en-US')} events/s wall (${s.dnif.eventsById().size} delivered); cores busy ${Math.round(busy * 100)}% (consumers ${r0(consumersMs)} ms CPU, stand-ins incl. the DNIF receiver ${r0(standInsMs)} ms = ${(standInsMs / wall).toFixed(2)} of a core)`,
+        `${n} consumer(s): ${r0((total / wall) * 1000).toLocaleString('en-US')} events/s wall (${s.dnif.eventsById().size} delivered); cores busy ${Math.round(busy * 100)}% (consumers ${r0(consumersMs)} ms CPU, stand-ins incl. the DNIF receiver ${r0(standInsMs)} ms = ${(standInsMs / wall).toFixed(2)} of a core, their event loop stalled p99 ${stall.p99Ms} ms, max ${stall.maxMs} ms)`,
       );
     }
     results.scaleOut = scale;
