@@ -105,7 +105,7 @@ async function measure(s: StandIns, env: Record<string, string>, bucket: string,
 
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
-  const s = await startStandIns({ region: 'us-east-1' });
+  const s = await startStandIns({ region: 'us-east-1', dnif: { keepEvents: false } });
   const bucket = 'bench-trail';
   s.s3.createBucket(bucket);
   const from = new Date('2026-12-01T00:00:00Z');

@@ -35,6 +35,11 @@ export interface ReceiverOptions {
   /** Plain HTTP (default), HTTPS with the CA-signed cert, or HTTPS with the self-signed one. */
   tls?: false | 'trusted' | 'untrusted';
   port?: number;
+  /**
+   * false: keep only each event's `dnifForwarder.eventId` (the delivery check still works): for
+   * benchmarks, whose received records would otherwise fill this process's heap and stall it in GC.
+   */
+  keepEvents?: boolean;
 }
 
 /** One record as received: the CloudTrail record plus the forwarder's stamp. */
@@ -227,8 +232,9 @@ export async function startDnifReceiver(opts: ReceiverOptions = {}): Promise<Dni
       events: events ?? [],
     };
     if (events === null) return void probes.push(entry);
+    if (opts.keepEvents === false) entry.events = events.map((e) => ({ dnifForwarder: { eventId: e.dnifForwarder?.eventId } }));
     requests.push(entry);
-    for (const e of events) {
+    for (const e of entry.events) {
       all.push(e);
       ledger.add(e);
     }
