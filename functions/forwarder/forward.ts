@@ -73,9 +73,6 @@ export interface ForwardRunInputs {
   now?: () => number;
 }
 
-/** @deprecated the old name of ForwardRunInputs. */
-export type ForwardOptions = ForwardRunInputs;
-
 export async function forward(options: ForwardRunInputs): Promise<ForwarderSummary> {
   const { connector, config } = options;
   const startedAt = Date.now();

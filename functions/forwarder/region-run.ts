@@ -22,7 +22,7 @@ import type { CloudTrailSource, SliceResult } from '../core/source/cloudtrail-so
 import { deliverBatches } from '../core/delivery/deliver-batches';
 import type { Sink } from '../core/sink/sink';
 import { buildRecord, type OutgoingRecord } from '../core/sink/records';
-import { Deadline, DeadlineReachedError } from '../core/time';
+import { Deadline, DeadlineReachedError } from '../core/deadline';
 import { RegionCursor, type Slice, type SliceProgress } from './region-cursor';
 import type { ReadPlan, ReadRange } from './read-plan';
 
