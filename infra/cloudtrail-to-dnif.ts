@@ -23,7 +23,7 @@ import { createCheckpointTable } from './checkpoint-table';
 import { ConnectorSecret } from './connector-secret';
 import { Monitoring } from './monitoring';
 import { acknowledge } from './acknowledge';
-import { assumeRoleStatement, checkpointStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo, tableKeyStatement } from './permissions';
+import { assumeRoleStatement, checkpointTableStatement, functionUrlCallerStatements, lookupEventsStatement, sendMessageOnlyTo, tableKeyStatement } from './permissions';
 import { S3Source } from './s3-source';
 import { TrailAudit } from './trail-audit';
 import { ServiceFunction } from './service-function';
@@ -207,7 +207,7 @@ export class CloudTrailToDnif extends Construct {
       },
       ...network,
     });
-    forwarder.fn.addToRolePolicy(checkpointStatement(this.table));
+    forwarder.fn.addToRolePolicy(checkpointTableStatement(this.table));
     if (this.table.encryptionKey) forwarder.fn.addToRolePolicy(tableKeyStatement(this.table.encryptionKey));
     // A failed run is not retried: the next scheduled run resumes from the checkpoint. A run
     // that waited longer than one interval is superseded by the next one.
