@@ -14,6 +14,7 @@ import { CONNECTOR_DIMENSION, type ScheduledConnectorDetail } from '../core/cont
 import { MetricName, metrics, MetricUnit } from '../core/metrics';
 import { secretScrubber } from '../core/scrub';
 import { loadConnector, SecretReadError } from '../core/secret';
+import { closeSink } from '../core/sink/close-sink';
 import { createSink } from '../core/sink/create-sink';
 import { Deadline } from '../core/deadline';
 import { forward, ForwarderRunError, type ForwarderSummary } from './forward';
@@ -63,8 +64,7 @@ export const handler = async (event: unknown, context: Context): Promise<Forward
         logger,
       });
     } finally {
-      // Every batch was confirmed (or failed) inside send; close only releases what is open.
-      await sink.close?.().catch((err: unknown) => logger.warn('Closing the DNIF sink failed', { code: (err as Error).name }));
+      await closeSink(sink, logger);
     }
   };
 

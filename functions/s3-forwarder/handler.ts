@@ -12,6 +12,7 @@ import { logger } from '../core/logger';
 import { CONNECTOR_DIMENSION } from '../core/contract';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
+import { closeSink } from '../core/sink/close-sink';
 import type { Sink } from '../core/sink/sink';
 import { forwardObjectDeps, invocationDeadline } from '../core/source/trail-files/forward-deps';
 import { forwardObject, type ForwardObjectDeps } from '../core/source/trail-files/forward-object';
@@ -85,7 +86,7 @@ export async function handler(event: SQSEvent | ReplayEvent, context: Context): 
       if (summary.dnifErrors.DnifAuthRejected) refetchSecret = true;
       return response;
     } finally {
-      await sink.close?.().catch((err: unknown) => logger.error('Closing the DNIF sink failed', { error: (err as Error).message, code: (err as Error).name }));
+      await closeSink(sink, logger);
     }
   } catch (err) {
     // Nothing was decided per message (no secret, no config): SQS delivers the whole batch again.

@@ -14,6 +14,7 @@ import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import { credentialsFor } from '../core/source/credentials';
+import { closeSink } from '../core/sink/close-sink';
 import { forwardObjectDeps, invocationDeadline } from '../core/source/trail-files/forward-deps';
 import { forwardObject } from '../core/source/trail-files/forward-object';
 import { resetS3Clients } from '../core/source/trail-files/s3-client';
@@ -99,7 +100,7 @@ export const handler = async (_event: unknown, context: Context): Promise<AuditS
       logger.info('Audit finished', { summary, window: { from: new Date(windowStartMs).toISOString(), to: new Date(nowMs).toISOString() } });
       return summary;
     } finally {
-      await sink.close?.().catch((err: unknown) => logger.error('Closing the DNIF sink failed', { error: (err as Error).message, code: (err as Error).name }));
+      await closeSink(sink, logger);
     }
   } catch (err) {
     logger.error('Audit run failed', { error: (err as Error).message, code: (err as Error).name });
