@@ -137,15 +137,24 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
   let index = 0;
   let lastHandled = startAt;
 
-  const flush = async () => {
+  let completed = false;
+  /** `final`: the stream has ended, so the last batch's write marks the whole file done (one write, not two). */
+  const flush = async (final = false) => {
     if (chunk.length === 0) return;
     const batch = chunk;
+    const lastOfFile = batch[batch.length - 1];
     chunk = [];
     chunkBytes = 1;
     try {
       await deliverBatches(batch, { sink: deps.sink, limits: deps.limits, deadline: deps.deadline, what: `s3://${ref.bucket}/${ref.key}`, onDelivered: async (sent) => {
         lastHandled = (sent[sent.length - 1].position ?? 0) + 1;
-        await deps.ledger.progress(ref, deps.owner, lastHandled);
+        if (final && sent[sent.length - 1] === lastOfFile) {
+          await deps.ledger.complete(ref, deps.owner, index, counts.forwarded + tally.forwarded + sent.length);
+          completed = true;
+          lastHandled = index;
+        } else {
+          await deps.ledger.progress(ref, deps.owner, lastHandled);
+        }
         onHandled(lastHandled);
       } }, tally);
     } finally {
@@ -189,9 +198,9 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
     chunk.push(out);
     chunkBytes += out.bytes + 1;
   }
-  await flush();
   counts.records = index;
-  await deps.ledger.complete(ref, deps.owner, index, counts.forwarded);
+  await flush(true);
+  if (!completed) await deps.ledger.complete(ref, deps.owner, index, counts.forwarded);
   onHandled(index);
 }
 

@@ -26,6 +26,12 @@ export class ObjectReadError extends Error {
   }
 }
 
+/**
+ * Output chunk of gunzip. Each chunk is a round trip to zlib's thread pool: at node's default 16 KiB
+ * the hand-offs cost three times the inflating itself (bench: 7-8 µs an event against 2.8 at 256 KiB).
+ */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
+
 export interface OpenedObject {
   etag: string;
   /** Record texts in file order. */
@@ -77,7 +83,7 @@ async function* recordsOf(body: Readable, contentLength: number | undefined, buc
     if (first === undefined) throw new ObjectReadError('CorruptJson', `${where} is empty`);
     received += first.length;
     if (first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b) {
-      gunzip = createGunzip();
+      gunzip = createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
       const inflate = gunzip;
       // Pump the body into gunzip ourselves so a network failure is told apart from bad gzip.
       const pump = (async () => {
