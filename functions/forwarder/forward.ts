@@ -122,7 +122,7 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
               ledger,
               sink: options.sink,
               deadline: options.deadline,
-              settings: config,
+              config,
               keep,
               flatten: connector.flatten,
               logger: options.logger,

@@ -35,7 +35,7 @@ export interface CursorTimes {
   sweep: string;
 }
 
-export interface CursorSettings {
+export interface CursorConfig {
   latenessSeconds: number;
   backfillSeconds: number;
   /** Re-read width before the region's event density is known. */
@@ -58,18 +58,18 @@ export class RegionCursor {
   private constructor(
     private readonly ledger: RegionLedger,
     private readonly region: string,
-    private readonly settings: CursorSettings,
+    private readonly config: CursorConfig,
     private readonly cursor: StoredCursor,
   ) {}
 
   /** The stored cursor, or a new one at now − BACKFILL, saved at once (see below). */
-  static async load(ledger: RegionLedger, region: string, settings: CursorSettings, nowSec: number): Promise<RegionCursor> {
+  static async load(ledger: RegionLedger, region: string, config: CursorConfig, nowSec: number): Promise<RegionCursor> {
     const stored = await ledger.getCursor(region);
-    const cursor: StoredCursor = stored ?? { head: nowSec - settings.backfillSeconds, sweep: nowSec - settings.backfillSeconds };
+    const cursor: StoredCursor = stored ?? { head: nowSec - config.backfillSeconds, sweep: nowSec - config.backfillSeconds };
     // The first run anchors the backfill window: if it fails before its first checkpoint, the
     // next run must still start there, not BACKFILL_SECONDS before its own, later, start.
     if (!stored) await ledger.saveCursor(region, cursor);
-    return new RegionCursor(ledger, region, settings, cursor);
+    return new RegionCursor(ledger, region, config, cursor);
   }
 
   get head(): number {
@@ -127,8 +127,8 @@ export class RegionCursor {
       nowSec,
       from: this.settledThrough,
       head: this.cursor.head,
-      latenessSeconds: this.settings.latenessSeconds,
-      fallbackRereadSeconds: this.settings.settleSeconds,
+      latenessSeconds: this.config.latenessSeconds,
+      fallbackRereadSeconds: this.config.settleSeconds,
       eventsPerSecond: this.cursor.eventsPerSecond,
       budgetCalls,
     });
@@ -140,7 +140,7 @@ export class RegionCursor {
    * continues what is already settled (a head slice after an unread gap is not).
    */
   progressFor(slice: Slice, readAtSec: number, kind: RangeKind): SliceProgress {
-    const settled = slice.end <= readAtSec - this.settings.latenessSeconds && (kind === 'settle' || this.settledThrough >= slice.start);
+    const settled = slice.end <= readAtSec - this.config.latenessSeconds && (kind === 'settle' || this.settledThrough >= slice.start);
     const saveThrough = async (last: EventPosition): Promise<void> => {
       await this.ledger.saveDeliveredThrough(this.region, this.cursor, last);
       this.cursor.deliveredThrough = last;
@@ -168,7 +168,7 @@ export class RegionCursor {
    */
   measured(slice: Slice, events: number, readAtSec: number): void {
     if (slice.end - slice.start >= MIN_MEASURED_SECONDS) this.latestDensity = events / (slice.end - slice.start);
-    if (slice.end > readAtSec - this.settings.settleSeconds) return;
+    if (slice.end > readAtSec - this.config.settleSeconds) return;
     this.readEvents += events;
     this.readSeconds += slice.end - slice.start;
   }
@@ -182,7 +182,7 @@ export class RegionCursor {
     } else {
       c.head = Math.max(c.head, slice.end);
       // `sweep` follows only while it is contiguous with what is settled.
-      if (this.settledThrough >= slice.start) c.sweep = Math.max(c.sweep, Math.min(slice.end, readAtSec - this.settings.latenessSeconds));
+      if (this.settledThrough >= slice.start) c.sweep = Math.max(c.sweep, Math.min(slice.end, readAtSec - this.config.latenessSeconds));
     }
     // Every read starts at or after `sweep`: a marker wholly before it is never consulted again.
     if (c.deliveredThrough && c.deliveredThrough.time < c.sweep) c.deliveredThrough = undefined;

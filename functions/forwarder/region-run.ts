@@ -26,7 +26,7 @@ import { Deadline, DeadlineReachedError } from '../core/deadline';
 import { RegionCursor, type CursorTimes, type Slice, type SliceProgress } from './region-cursor';
 import type { ReadPlan, ReadRange } from './read-plan';
 
-export interface RegionRunSettings {
+export interface RegionRunConfig {
   latenessSeconds: number;
   backfillSeconds: number;
   settleSeconds: number;
@@ -42,7 +42,7 @@ export interface RegionRunDeps {
   ledger: RegionLedger;
   sink: Sink;
   deadline: Deadline;
-  settings: RegionRunSettings;
+  config: RegionRunConfig;
   /** true: deliver; false: drop by the connector's filters (counted, remembered as handled). */
   keep: (event: SourceEvent) => boolean;
   flatten: boolean;
@@ -123,9 +123,9 @@ export function emptySummary(): RegionSummary {
 export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = emptySummary()): Promise<RegionSummary> {
   const now = deps.now ?? Date.now;
   const startSec = Math.floor(now() / 1000);
-  const cursor = await RegionCursor.load(deps.ledger, deps.region, deps.settings, startSec);
+  const cursor = await RegionCursor.load(deps.ledger, deps.region, deps.config, startSec);
   summary.checkpoint = cursor.isoTimes;
-  const budgetCalls = Math.max(0, Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * BUDGET_SHARE));
+  const budgetCalls = Math.max(0, Math.floor((deps.deadline.remainingMs() / 1000) * deps.config.lookupRatePerSecond * BUDGET_SHARE));
   const plan = cursor.ranges(startSec, budgetCalls);
   summary.budget = { calls: budgetCalls, plannedCalls: plan.plannedCalls, rereadSeconds: plan.rereadSeconds, mode: plan.mode };
   const delays = new DelayTally();
@@ -218,7 +218,7 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
 
 /** LookupEvents pages `share` of the time left can read at the API's rate. */
 function affordablePages(deps: RegionRunDeps, share: number): number {
-  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * share);
+  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.config.lookupRatePerSecond * share);
 }
 
 /**
@@ -261,7 +261,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
         region: deps.region,
         forwardedAt,
         flatten: deps.flatten,
-        maxRecordBytes: Math.min(deps.settings.batchMaxBytes - 2, deps.sink.maxRecordBytes ?? Infinity),
+        maxRecordBytes: Math.min(deps.config.batchMaxBytes - 2, deps.sink.maxRecordBytes ?? Infinity),
       });
       if (record.truncated) summary.truncated += 1;
       if (record.unparsed) summary.unparsed += 1;
@@ -277,7 +277,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
     fresh,
     {
       sink: deps.sink,
-      limits: { maxEvents: deps.settings.batchMaxEvents, maxBytes: deps.settings.batchMaxBytes },
+      limits: { maxEvents: deps.config.batchMaxEvents, maxBytes: deps.config.batchMaxBytes },
       deadline: deps.deadline,
       what: deps.region,
       onDelivered: async (batch) => {

@@ -1,6 +1,6 @@
 /**
  * Trail audit Lambda, run hourly by an EventBridge schedule (contract, "Second source"). Thin:
- * settings, connector, clients; runAudit does the work; repairs go through the S3 source's
+ * config, connector, clients; runAudit does the work; repairs go through the S3 source's
  * forwardObject; returns `{ digests, logFiles, delivered, missing, repaired, invalid }`.
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
@@ -30,12 +30,12 @@ export interface AuditSummary extends AuditCounts {
   trailsNotLogging: number;
 }
 
-let config: AuditConfig | undefined;
+let cachedConfig: AuditConfig | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 
 /** For tests that change the environment between cases. */
 export function resetTrailAuditState(): void {
-  config = undefined;
+  cachedConfig = undefined;
   doc = undefined;
   resetS3Clients();
 }
@@ -51,30 +51,29 @@ function cloudTrailClients(connector: Connector): (region: string) => CloudTrail
 }
 
 export const handler = async (_event: unknown, context: Context): Promise<AuditSummary> => {
-  config ??= loadAuditConfig();
+  const config = (cachedConfig ??= loadAuditConfig());
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const settings = config;
   logger.addContext(context);
   // A connector of many in one stack: its alarms watch its own totals.
-  if (settings.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: settings.metricsConnector });
+  if (config.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: config.metricsConnector });
   const nowMs = Date.now();
-  const windowStartMs = nowMs - settings.lookbackHours * 3_600_000;
+  const windowStartMs = nowMs - config.lookbackHours * 3_600_000;
   try {
-    const connector = await loadConnector(settings.secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
+    const connector = await loadConnector(config.secretId, { maxAgeSeconds: config.secretMaxAgeSeconds });
     const cloudtrail = cloudTrailClients(connector);
-    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, ...invocationDeadline(context, settings.deadlineReserveMs) }, logger);
+    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, config, connector, { owner: context.awsRequestId, ...invocationDeadline(context, config.deadlineReserveMs) }, logger);
     const { s3, ledger, deadline } = forwardDeps;
     try {
       const report = await runAudit({
         s3,
-        bucket: settings.bucket,
-        prefix: settings.prefix,
+        bucket: config.bucket,
+        prefix: config.prefix,
         windowStartMs,
         nowMs,
         // Keys valid at any time since the predecessors of the window's oldest digests.
         keys: new PublicKeyDirectory(cloudtrail, { start: new Date(windowStartMs - 2 * 3_600_000), end: new Date(nowMs) }),
         trailHealth: (name, homeRegion) => readTrailHealth(cloudtrail(homeRegion), name, homeRegion),
-        concurrency: settings.concurrency,
+        concurrency: config.concurrency,
         deadline,
         logger,
         ledgerState: async (ref: ObjectRef): Promise<LedgerState> => {
