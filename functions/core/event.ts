@@ -15,6 +15,12 @@ export interface SourceEvent {
   resources?: { ResourceType?: string; ResourceName?: string }[];
   /** The CloudTrail record as a JSON string (may be malformed; the sink copes). */
   cloudTrailEvent?: string;
-  /** `cloudTrailEvent` already parsed (trail files parse each record once, for filters and metadata). */
+  /** `cloudTrailEvent` already parsed (trail files parse a record only when it is not plain). */
   record?: Record<string, unknown>;
+  /**
+   * Trail files: `cloudTrailEvent` was checked on the read as a valid, single-line JSON object
+   * with keys and no `dnifForwarder` (source/trail-files/record-reader.ts), so the record is
+   * built by appending to its text without parsing it; with its `recipientAccountId`, if a string.
+   */
+  checked?: { recipientAccountId?: string };
 }

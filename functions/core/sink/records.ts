@@ -38,6 +38,8 @@ const IDENTITY_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'e
 const CORE_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'eventType', 'eventCategory', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'userIdentity', 'errorCode', 'errorMessage', 'readOnly', 'requestID'];
 
 export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRecord {
+  const fast = event.checked && !ctx.flatten ? appendToChecked(event, event.checked.recipientAccountId ?? ctx.keyAccountId, ctx) : undefined;
+  if (fast) return fast;
   let record: Record<string, unknown>;
   let unparsed = false;
   try {
@@ -57,24 +59,40 @@ export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRec
       rawCloudTrailEvent: event.cloudTrailEvent,
     };
   }
-  const meta: Record<string, unknown> = {
-    connectorName: ctx.connectorName,
-    eventId: event.eventId,
-    region: ctx.region,
-    accountId: ctx.keyAccountId === undefined ? accountIdOf(record) : stringField(record.recipientAccountId) ?? ctx.keyAccountId,
-    forwardedAt: ctx.forwardedAt,
-  };
-  if (ctx.source !== undefined) meta.source = ctx.source;
-  if (ctx.s3 !== undefined) meta.s3 = { bucket: ctx.s3.bucket, key: ctx.s3.key };
+  const meta = metaOf(event, ctx, ctx.keyAccountId === undefined ? accountIdOf(record) : stringField(record.recipientAccountId) ?? ctx.keyAccountId);
   if (unparsed) meta.parseError = 'CloudTrailEvent is not a JSON object; fields taken from LookupEvents';
 
   let json = unparsed ? serialise(record, meta, ctx.flatten) : withMeta(event.cloudTrailEvent as string, record, meta, ctx.flatten);
+  let bytes = Buffer.byteLength(json);
   let truncated = false;
-  if (Buffer.byteLength(json) > ctx.maxRecordBytes) {
+  if (bytes > ctx.maxRecordBytes) {
     truncated = true;
     json = fitRecord(record, meta, ctx.maxRecordBytes, ctx.flatten);
+    bytes = Buffer.byteLength(json);
   }
-  return { eventId: event.eventId, eventTime: event.eventTime, json, bytes: Buffer.byteLength(json), unparsed, truncated };
+  return { eventId: event.eventId, eventTime: event.eventTime, json, bytes, unparsed, truncated };
+}
+
+/** `dnifForwarder`, in the same key order for every source. */
+function metaOf(event: SourceEvent, ctx: RecordContext, accountId: string | undefined): Record<string, unknown> {
+  const meta: Record<string, unknown> = { connectorName: ctx.connectorName, eventId: event.eventId, region: ctx.region, accountId, forwardedAt: ctx.forwardedAt };
+  if (ctx.source !== undefined) meta.source = ctx.source;
+  if (ctx.s3 !== undefined) meta.s3 = { bucket: ctx.s3.bucket, key: ctx.s3.key };
+  return meta;
+}
+
+/**
+ * A checked trail record (SourceEvent.checked) with `dnifForwarder` appended to its text, as
+ * withMeta() does, without parsing it. Undefined when the account must come from userIdentity,
+ * or the record is too large as it is: then it is parsed and cut down like any other.
+ */
+function appendToChecked(event: SourceEvent, accountId: string | undefined, ctx: RecordContext): OutgoingRecord | undefined {
+  const text = event.cloudTrailEvent ?? '';
+  if (accountId === undefined) return undefined;
+  const json = `${text.slice(0, text.lastIndexOf('}'))},"dnifForwarder":${JSON.stringify(metaOf(event, ctx, accountId))}}`;
+  const bytes = Buffer.byteLength(json);
+  if (bytes > ctx.maxRecordBytes) return undefined;
+  return { eventId: event.eventId, eventTime: event.eventTime, json, bytes, unparsed: false, truncated: false };
 }
 
 const stringField = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

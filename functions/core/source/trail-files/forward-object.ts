@@ -16,6 +16,7 @@ import type { Sink } from '../../sink/sink';
 import { DeadlineReachedError, type Deadline } from '../../deadline';
 import { backoffDelayMs, retry } from '../../retry';
 import { headEtag, ObjectReadError, openTrailObject, type ReadErrorCode } from './object-reader';
+import type { ScannedRecord, TopFields } from './records-scanner';
 import { parseTrailKey } from './trail-keys';
 
 export interface ForwardObjectDeps {
@@ -166,24 +167,18 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
     forwardedAt = new Date().toISOString();
   };
 
-  for await (const text of opened.records) {
+  for await (const scanned of opened.records) {
     const position = index++;
     if (position % DEADLINE_CHECK_EVERY === 0 && deps.deadline.reached) throw new DeadlineReachedError(`reading s3://${ref.bucket}/${ref.key}`);
     if (position < startAt) continue;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(text) as Record<string, unknown>;
-    } catch (err) {
-      throw new ObjectReadError('CorruptJson', `s3://${ref.bucket}/${ref.key}: record ${position} is not JSON (${(err as Error).message})`);
-    }
-    const event = toSourceEvent(record, text, ref, position);
+    const event = toSourceEvent(scanned, ref, position);
     if (!deps.keep(event)) {
       counts.filtered += 1;
       continue;
     }
     const out = buildRecord(event, {
       connectorName: deps.connectorName,
-      region: typeof record.awsRegion === 'string' ? record.awsRegion : keyInfo.region ?? '',
+      region: event.awsRegion ?? keyInfo.region ?? '',
       forwardedAt,
       flatten: deps.flatten,
       maxRecordBytes,
@@ -204,18 +199,49 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
   onHandled(index);
 }
 
-function toSourceEvent(record: Record<string, unknown>, text: string, ref: ObjectRef, position: number): SourceEvent {
-  const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const time = Date.parse(s(record.eventTime) ?? '');
+/** A trail record as the delivery core takes it, with its region for `dnifForwarder.region`. */
+type TrailEvent = SourceEvent & { awsRegion?: string };
+
+/**
+ * From the fields the reader took on its pass when the record is plain; otherwise from the
+ * parsed record (which also settles whether it is JSON at all).
+ */
+function toSourceEvent(scanned: ScannedRecord, ref: ObjectRef, position: number): TrailEvent {
+  let fields = scanned.fields;
+  let record: Record<string, unknown> | undefined;
+  if (!fields) {
+    try {
+      record = JSON.parse(scanned.text) as Record<string, unknown>;
+    } catch (err) {
+      throw new ObjectReadError('CorruptJson', `s3://${ref.bucket}/${ref.key}: record ${position} is not JSON (${(err as Error).message})`);
+    }
+    fields = fieldsOf(record);
+  }
+  const time = Date.parse(fields.eventTime ?? '');
   return {
     // A record without an eventID (none are known) still gets a stable one, for DNIF's dedupe.
-    eventId: s(record.eventID) ?? `${ref.etag}:${position}`,
+    eventId: fields.eventID ?? `${ref.etag}:${position}`,
     eventTime: Number.isFinite(time) ? Math.floor(time / 1000) : 0,
+    eventName: fields.eventName,
+    eventSource: fields.eventSource,
+    readOnly: fields.readOnly,
+    awsRegion: fields.awsRegion,
+    cloudTrailEvent: scanned.text,
+    ...(record ? { record } : { checked: { recipientAccountId: fields.recipientAccountId } }),
+  };
+}
+
+/** The same fields as RecordReader takes, from a parsed record. */
+function fieldsOf(record: Record<string, unknown>): TopFields {
+  const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    eventID: s(record.eventID),
+    eventTime: s(record.eventTime),
     eventName: s(record.eventName),
     eventSource: s(record.eventSource),
+    awsRegion: s(record.awsRegion),
+    recipientAccountId: s(record.recipientAccountId),
     readOnly: record.readOnly === undefined ? undefined : String(record.readOnly),
-    cloudTrailEvent: text,
-    record,
   };
 }
 

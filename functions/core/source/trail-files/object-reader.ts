@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { normaliseEtag } from '../../checkpoint/object-ledger';
-import { RecordsScanner, TrailJsonError } from './records-scanner';
+import { RecordsScanner, TrailJsonError, type ScannedRecord } from './records-scanner';
 
 /** Stable codes for an object that could not be read (logs, metrics, the audit, test connection). */
 export type ReadErrorCode = 'AccessDenied' | 'KMSAccessDenied' | 'NoSuchKey' | 'NoSuchBucket' | 'CorruptGzip' | 'CorruptJson' | 'S3Unavailable';
@@ -34,8 +34,8 @@ const INFLATE_CHUNK_BYTES = 256 * 1024;
 
 export interface OpenedObject {
   etag: string;
-  /** Record texts in file order. */
-  records: AsyncGenerator<string>;
+  /** The records in file order, each checked as JSON (record-reader.ts). */
+  records: AsyncGenerator<ScannedRecord>;
 }
 
 /**
@@ -71,7 +71,7 @@ export async function openTrailObject(s3: S3Client, bucket: string, key: string)
   return { etag: normaliseEtag(out.ETag ?? ''), records: recordsOf(body, out.ContentLength, bucket, key) };
 }
 
-async function* recordsOf(body: Readable, contentLength: number | undefined, bucket: string, key: string): AsyncGenerator<string> {
+async function* recordsOf(body: Readable, contentLength: number | undefined, bucket: string, key: string): AsyncGenerator<ScannedRecord> {
   const where = `s3://${bucket}/${key}`;
   let received = 0;
   const cutShort = () => contentLength !== undefined && received < contentLength;
@@ -99,7 +99,7 @@ async function* recordsOf(body: Readable, contentLength: number | undefined, buc
         }
       })();
       try {
-        for await (const plain of inflate) for (const text of scanner.push(plain as Buffer)) yield text;
+        for await (const plain of inflate) for (const record of scanner.push(plain as Buffer)) yield record;
       } catch (err) {
         if (err instanceof ObjectReadError || err instanceof TrailJsonError) throw err;
         if (cutShort()) throw new ObjectReadError('S3Unavailable', `${where}: the download stopped after ${received} of ${contentLength} bytes`);
@@ -107,10 +107,10 @@ async function* recordsOf(body: Readable, contentLength: number | undefined, buc
       }
       await pump;
     } else {
-      for (const text of scanner.push(first)) yield text;
+      for (const record of scanner.push(first)) yield record;
       for (let c = await nextChunk(source, where); c !== undefined; c = await nextChunk(source, where)) {
         received += c.length;
-        for (const text of scanner.push(c)) yield text;
+        for (const record of scanner.push(c)) yield record;
       }
     }
     if (cutShort()) throw new ObjectReadError('S3Unavailable', `${where}: the download stopped after ${received} of ${contentLength} bytes`);

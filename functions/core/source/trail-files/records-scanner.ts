@@ -1,13 +1,17 @@
 /**
- * Cuts the `Records` array of a trail file (`{"Records":[{...},{...}]}`) into the text of each
- * record as bytes arrive, holding no more than one record at a time: memory does not grow with
- * the file. Each record's text goes on unchanged (records.ts appends `dnifForwarder` to it).
+ * Cuts the `Records` array of a trail file (`{"Records":[{...},{...}]}`) into its records as
+ * bytes arrive, holding no more than one record at a time: memory does not grow with the file.
+ * Each record is checked and its top-level fields noted by RecordReader on the same pass; its
+ * text goes on unchanged (records.ts appends `dnifForwarder` to it).
  *
  * Why not a streaming JSON library (stream-json and the like): they build every value token by
  * token, several times slower than JSON.parse of the record text, and they would re-serialise
- * what CloudTrail wrote. Cutting needs only the structure: strings, escapes and nesting depth.
- * UTF-8 never puts a byte below 0x80 inside a multi-byte character, so scanning bytes is safe.
+ * what CloudTrail wrote. UTF-8 never puts a byte below 0x80 inside a multi-byte character, so
+ * scanning bytes is safe.
  */
+import { RecordReader, RecordSyntaxError, type ScannedRecord } from './record-reader';
+
+export type { ScannedRecord, TopFields } from './record-reader';
 
 /** The file is not a trail file's JSON (truncated, malformed, no `Records` array). */
 export class TrailJsonError extends Error {
@@ -59,18 +63,36 @@ export class RecordsScanner {
   /** Bytes seen so far, for error messages. */
   private offset = 0;
   private backslashChunk: Buffer | undefined;
+  private readonly reader = new RecordReader();
+  /** Records completed so far, to name the one at fault. */
+  private records = 0;
   private nextBackslash = -1;
 
-  /** Feeds the next chunk; returns the text of every record completed in it. */
-  push(chunk: Buffer): string[] {
-    const out: string[] = [];
+  /** Feeds the next chunk; returns every record completed in it. */
+  push(chunk: Buffer): ScannedRecord[] {
+    const out: ScannedRecord[] = [];
     let i = 0;
     const n = chunk.length;
     let recordStart = -1;
     if (this.state === State.Record) recordStart = 0;
+    this.reader.newChunk();
     while (i < n) {
       switch (this.state) {
-        case State.Record:
+        case State.Record: {
+          try {
+            i = this.reader.feed(chunk, i, this.offset);
+          } catch (err) {
+            if (err instanceof RecordSyntaxError) throw this.error(`record ${this.records} is not valid JSON: ${err.problem}`, err.at);
+            throw err;
+          }
+          if (this.reader.done) {
+            out.push(this.finishRecord(chunk, recordStart, i));
+            recordStart = -1;
+            this.records++;
+            this.state = State.Array;
+          }
+          continue;
+        }
         case State.SkipValue: {
           if (this.inString) {
             i = this.skipString(chunk, i);
@@ -80,17 +102,7 @@ export class RecordsScanner {
           const b = chunk[i++];
           if (b === QUOTE) this.inString = true;
           else if (b === OPEN_BRACE || b === OPEN_BRACKET) this.depth++;
-          else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
-            if (--this.depth === 0) {
-              if (this.state === State.Record) {
-                out.push(this.finishRecord(chunk, recordStart, i));
-                recordStart = -1;
-                this.state = State.Array;
-              } else {
-                this.state = State.TopKey;
-              }
-            }
-          }
+          else if ((b === CLOSE_BRACE || b === CLOSE_BRACKET) && --this.depth === 0) this.state = State.TopKey;
           continue;
         }
         case State.Key: {
@@ -153,7 +165,7 @@ export class RecordsScanner {
           break;
         case State.Array:
           if (b === OPEN_BRACE) {
-            this.depth = 1;
+            this.reader.begin(this.offset + i - 1);
             this.state = State.Record;
             recordStart = i - 1;
           } else if (b === CLOSE_BRACKET) this.state = State.TopKey;
@@ -212,16 +224,16 @@ export class RecordsScanner {
     this.parts.push(Buffer.from(part));
   }
 
-  private finishRecord(chunk: Buffer, start: number, end: number): string {
+  private finishRecord(chunk: Buffer, start: number, end: number): ScannedRecord {
     const tail = chunk.subarray(Math.max(0, start), end);
-    if (this.parts.length === 0) return tail.toString('utf8');
-    const text = Buffer.concat([...this.parts, tail]).toString('utf8');
+    if (this.parts.length === 0) return this.reader.result(tail);
+    const bytes = Buffer.concat([...this.parts, tail]);
     this.parts = [];
     this.partBytes = 0;
-    return text;
+    return this.reader.result(bytes);
   }
 
-  private error(problem: string): TrailJsonError {
-    return new TrailJsonError(`Not a CloudTrail log file: ${problem} (near byte ${this.offset})`);
+  private error(problem: string, at = this.offset): TrailJsonError {
+    return new TrailJsonError(`Not a CloudTrail log file: ${problem} (near byte ${at})`);
   }
 }
