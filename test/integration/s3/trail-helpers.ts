@@ -9,7 +9,7 @@ import { ObjectLedger } from '../../../functions/core/checkpoint/object-ledger';
 import { parseConnector } from '../../../functions/core/connector';
 import { createSink } from '../../../functions/core/sink/create-sink';
 import { s3ClientFor } from '../../../functions/core/source/trail-files/s3-client';
-import type { ForwardObjectDeps } from '../../../functions/core/source/trail-files/forward-object';
+import type { ForwardObjectDeps } from '../../../functions/core/delivery/trail-files/forward-object';
 import { Deadline } from '../../../functions/core/time';
 import { loadRecords, type CloudTrailRecord, type StandIns } from '../../../standins';
 

@@ -13,7 +13,7 @@ import { createSink } from '../../sink/create-sink';
 import type { Sink } from '../../sink/sink';
 import { Deadline } from '../../deadline';
 import type { ForwardObjectDeps } from './forward-object';
-import { s3ClientFor } from './s3-client';
+import { s3ClientFor } from '../../source/trail-files/s3-client';
 
 export interface InvocationInfo {
   /** Holds the objects' leases: the invocation's request id. */
