@@ -1,10 +1,10 @@
 /** @type {import('jest').Config} */
 module.exports = {
-  // Output of passing tests is held back (test/helpers/quiet-environment.ts).
+  // Output of passing tests is held back (test/helpers/quiet-environment.ts). Layout: test/README.md.
   testEnvironment: '<rootDir>/test/helpers/quiet-environment.ts',
-  roots: ['<rootDir>/test', '<rootDir>/standins'],
+  roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
-  setupFiles: ['<rootDir>/test/setup-env.ts'],
+  setupFiles: ['<rootDir>/test/helpers/setup-env.ts'],
   transform: {
     // Type-checking is done once by `tsc --noEmit` in `npm test`; ts-jest only transpiles
     // (tsconfig.json sets isolatedModules, which makes ts-jest transpile each file on its own).

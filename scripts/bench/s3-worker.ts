@@ -13,7 +13,7 @@ type Request = { type: 'handler'; events: SQSEvent[] } | { type: 'floor'; files:
 const context = (): Context =>
   ({ awsRequestId: `bench-${Math.random()}`, functionName: 'bench', getRemainingTimeInMillis: ((end) => () => end - Date.now())(Date.now() + 900_000) }) as unknown as Context;
 
-async function run(req: Request): Promise<{ cpuMs: number; wallMs: number; events: number; failures: number }> {
+async function run(req: Request): Promise<{ cpuMs: number; systemMs?: number; wallMs: number; events: number; failures: number }> {
   if (req.type === 'floor') {
     const bodies = req.files.map((f) => readFileSync(f));
     const cpu = process.cpuUsage();
@@ -32,9 +32,9 @@ async function run(req: Request): Promise<{ cpuMs: number; wallMs: number; event
   const cpu = process.cpuUsage();
   const start = Date.now();
   let failures = 0;
-  for (const event of req.events) { const c0 = process.cpuUsage(); failures += (await handler(event, context())).batchItemFailures.length; const u = process.cpuUsage(c0); if (process.env.BENCH_S3_PER_CALL) process.stderr.write(`call ${((u.user + u.system) / 1000).toFixed(0)} ms\n`); }
+  for (const event of req.events) { const c0 = process.cpuUsage(); failures += (await handler(event, context())).batchItemFailures.length; const u = process.cpuUsage(c0); if (process.env.BENCH_S3_PER_CALL) process.stderr.write(`call ${((u.user + u.system) / 1000).toFixed(0)} ms (user ${(u.user / 1000).toFixed(0)}, system ${(u.system / 1000).toFixed(0)})\n`); }
   const used = process.cpuUsage(cpu);
-  return { cpuMs: (used.user + used.system) / 1000, wallMs: Date.now() - start, events: 0, failures };
+  return { cpuMs: (used.user + used.system) / 1000, systemMs: used.system / 1000, wallMs: Date.now() - start, events: 0, failures };
 }
 
 process.on('message', (req: Request | { type: 'exit' }) => {

@@ -89,10 +89,23 @@ function metaOf(event: SourceEvent, ctx: RecordContext, accountId: string | unde
 function appendToChecked(event: SourceEvent, accountId: string | undefined, ctx: RecordContext): OutgoingRecord | undefined {
   const text = event.cloudTrailEvent ?? '';
   if (accountId === undefined) return undefined;
-  const json = `${text.slice(0, text.lastIndexOf('}'))},"dnifForwarder":${JSON.stringify(metaOf(event, ctx, accountId))}}`;
+  const json = `${text.slice(0, text.lastIndexOf('}'))},"dnifForwarder":${metaJson(event.eventId, accountId, ctx)}}`;
   const bytes = Buffer.byteLength(json);
   if (bytes > ctx.maxRecordBytes) return undefined;
   return { eventId: event.eventId, eventTime: event.eventTime, json, bytes, unparsed: false, truncated: false };
+}
+
+/** The parts of `dnifForwarder` shared by every record of a batch, serialised once. */
+let shared: { connectorName: string; forwardedAt: string; source?: string; bucket?: string; key?: string; name: string; at: string; tail: string } | undefined;
+
+/** JSON.stringify(metaOf(...)), byte for byte, with the parts that repeat serialised once a batch. */
+function metaJson(eventId: string, accountId: string, ctx: RecordContext): string {
+  let s = shared;
+  if (s === undefined || s.connectorName !== ctx.connectorName || s.forwardedAt !== ctx.forwardedAt || s.source !== ctx.source || s.bucket !== ctx.s3?.bucket || s.key !== ctx.s3?.key) {
+    const tail = JSON.stringify({ source: ctx.source, s3: ctx.s3 && { bucket: ctx.s3.bucket, key: ctx.s3.key } }).slice(1, -1);
+    s = shared = { connectorName: ctx.connectorName, forwardedAt: ctx.forwardedAt, source: ctx.source, bucket: ctx.s3?.bucket, key: ctx.s3?.key, name: JSON.stringify(ctx.connectorName), at: JSON.stringify(ctx.forwardedAt), tail: tail && `,${tail}` };
+  }
+  return `{"connectorName":${s.name},"eventId":${JSON.stringify(eventId)},"region":${JSON.stringify(ctx.region)},"accountId":${JSON.stringify(accountId)},"forwardedAt":${s.at}${s.tail}}`;
 }
 
 const stringField = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);

@@ -91,8 +91,26 @@ const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 const isHex = (b: number): boolean => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
 const ESCAPABLE = new Set([QUOTE, BACKSLASH, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74, 0x75]);
 const CONTROL = /[\x00-\x1f]/;
-/** Top-level keys whose values are read; their lengths tell most other keys apart cheaply. */
-const WANTED_LENGTHS = new Set(['eventID', 'eventTime', 'eventName', 'eventSource', 'awsRegion', 'recipientAccountId', 'readOnly', 'dnifForwarder'].map((k) => k.length));
+/** Top-level keys whose values are read, by length: most other keys are told apart by that alone. */
+const WANTED = ['eventID', 'eventTime', 'eventName', 'eventSource', 'awsRegion', 'recipientAccountId', 'readOnly', 'dnifForwarder'] as const;
+type WantedKey = (typeof WANTED)[number];
+const WANTED_BY_LENGTH: WantedKey[][] = [];
+for (const key of WANTED) (WANTED_BY_LENGTH[key.length] ??= []).push(key);
+
+/** Which wanted key the key at byte `start` (`length` bytes, unescaped) is, if any; no string is made. */
+function wantedKeyAt(text: string, bytes: Buffer, ascii: boolean, start: number, length: number): WantedKey | undefined {
+  const candidates = WANTED_BY_LENGTH[length];
+  if (candidates === undefined) return undefined;
+  for (const key of candidates) {
+    if (ascii ? text.startsWith(key, start) : bytes.toString('latin1', start, start + length) === key) return key;
+  }
+  return undefined;
+}
+
+function stringValue(text: string, bytes: Buffer, ascii: boolean, kind: number, start: number, end: number): string {
+  if (kind === Kind.EscapedString) return JSON.parse(ascii ? text.slice(start - 1, end + 1) : bytes.toString('utf8', start - 1, end + 1)) as string;
+  return ascii ? text.slice(start, end) : bytes.toString('utf8', start, end);
+}
 
 export class RecordReader {
   private containers = new Uint8Array(64);
@@ -105,6 +123,8 @@ export class RecordReader {
   private literal = '';
   private literalAt = 0;
   private num = Num.None;
+  /** A literal or a number is part way (`literal` or `num` says which). */
+  private inToken = false;
   /** Stream offset of the record's first byte: field positions are kept relative to it. */
   private base = 0;
   /** [keyStart, keyEnd, kind, valueStart, valueEnd] per top-level pair, relative to `base`. */
@@ -136,6 +156,7 @@ export class RecordReader {
     this.hexLeft = 0;
     this.literal = '';
     this.num = Num.None;
+    this.inToken = false;
     this.base = at;
     this.pairCount = 0;
     this.unusual = false;
@@ -155,22 +176,24 @@ export class RecordReader {
         continue;
       }
       const b = chunk[i];
-      if (this.literal !== '') {
-        if (b !== this.literal.charCodeAt(this.literalAt)) throw this.fault(`not a JSON literal (expected "${this.literal}")`, chunkAt + i);
-        i++;
-        if (++this.literalAt === this.literal.length) {
-          this.literal = '';
-          this.expect = Expect.CommaOrEnd;
+      if (this.inToken) {
+        if (this.literal !== '') {
+          if (b !== this.literal.charCodeAt(this.literalAt)) throw this.fault(`not a JSON literal (expected "${this.literal}")`, chunkAt + i);
+          i++;
+          if (++this.literalAt === this.literal.length) {
+            this.literal = '';
+            this.inToken = false;
+            this.expect = Expect.CommaOrEnd;
+          }
+          continue;
         }
-        continue;
-      }
-      if (this.num !== Num.None) {
         if (this.number(b, chunkAt + i)) {
           i++;
           continue;
         }
         // The number ended at this byte, which is read again as what follows it.
         this.num = Num.None;
+        this.inToken = false;
         this.expect = Expect.CommaOrEnd;
       }
       i++;
@@ -223,30 +246,24 @@ export class RecordReader {
     const text = bytes.toString('utf8');
     // Raw control characters are not allowed in JSON strings; between tokens only SP was seen.
     if (this.unusual || this.pairCount === 0 || CONTROL.test(text)) return { text };
+    // All ASCII (CloudTrail's records nearly always are): byte offsets are string offsets, and
+    // keys and values are cut from the text instead of decoded one by one.
+    const ascii = text.length === bytes.length;
     const fields: TopFields = {};
     const p = this.pairs;
     for (let k = 0; k < this.pairCount * 5; k += 5) {
-      if (!WANTED_LENGTHS.has(p[k + 1] - p[k])) continue;
-      const name = bytes.toString('latin1', p[k], p[k + 1]);
+      const start = p[k];
+      const name = wantedKeyAt(text, bytes, ascii, start, p[k + 1] - start);
+      if (name === undefined) continue;
       const kind = p[k + 2];
-      const value = kind === Kind.String ? bytes.toString('utf8', p[k + 3], p[k + 4]) : kind === Kind.EscapedString ? (JSON.parse(bytes.toString('utf8', p[k + 3] - 1, p[k + 4] + 1)) as string) : undefined;
-      switch (name) {
-        case 'dnifForwarder':
-          return { text };
-        case 'readOnly':
-          if (kind === Kind.Other) return { text };
-          fields.readOnly = kind === Kind.True ? 'true' : kind === Kind.False ? 'false' : value;
-          break;
-        case 'eventID':
-        case 'eventTime':
-        case 'eventName':
-        case 'eventSource':
-        case 'awsRegion':
-        case 'recipientAccountId':
-          // As `typeof record[name] === 'string'` would have it: a later duplicate key wins.
-          fields[name] = value;
-          break;
+      if (name === 'dnifForwarder') return { text };
+      if (name === 'readOnly') {
+        if (kind === Kind.Other) return { text };
+        fields.readOnly = kind === Kind.True ? 'true' : kind === Kind.False ? 'false' : stringValue(text, bytes, ascii, kind, p[k + 3], p[k + 4]);
+        continue;
       }
+      // As `typeof record[name] === 'string'` would have it: a later duplicate key wins.
+      fields[name] = kind === Kind.String || kind === Kind.EscapedString ? stringValue(text, bytes, ascii, kind, p[k + 3], p[k + 4]) : undefined;
     }
     return { text, fields };
   }
@@ -269,10 +286,13 @@ export class RecordReader {
     } else if (b === 0x74 || b === 0x66 || b === 0x6e) {
       this.literal = LITERALS[String.fromCharCode(b) as keyof typeof LITERALS];
       this.literalAt = 1;
+      this.inToken = true;
     } else if (b === MINUS) {
       this.num = Num.Sign;
+      this.inToken = true;
     } else if (isDigit(b)) {
       this.num = b === 0x30 ? Num.Zero : Num.Int;
+      this.inToken = true;
     } else {
       throw this.fault('expected a JSON value', at);
     }
@@ -381,7 +401,25 @@ export class RecordReader {
       }
       if (q < 0) return n;
       this.closeString(chunkAt + q);
-      return q + 1;
+      i = q + 1;
+      // The usual next bytes, `:"` after a key and `,"` after a value in an object, open the next
+      // string here rather than one byte at a time through feed().
+      if (i + 1 < n && chunk[i + 1] === QUOTE) {
+        const next = chunk[i];
+        if (next === COLON && this.expect === Expect.Colon) {
+          this.expect = Expect.Value;
+          this.openString(false, chunkAt + i + 2);
+          i += 2;
+          continue;
+        }
+        if (next === COMMA && this.expect === Expect.CommaOrEnd && this.containers[this.depth] === OBJECT) {
+          this.expect = Expect.Key;
+          this.openString(true, chunkAt + i + 2);
+          i += 2;
+          continue;
+        }
+      }
+      return i;
     }
     return n;
   }
