@@ -10,7 +10,7 @@ import { parseConnector } from '../../functions/core/connector';
 import { createSink } from '../../functions/core/sink/create-sink';
 import { s3ClientFor } from '../../functions/core/source/trail-files/s3-client';
 import type { ForwardObjectDeps } from '../../functions/core/delivery/trail-files/forward-object';
-import { Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
 import { loadRecords, type CloudTrailRecord, type StandIns } from '../../standins';
 
 export const quietLogger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });

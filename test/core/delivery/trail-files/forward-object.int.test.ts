@@ -4,7 +4,7 @@
  */
 import { forwardObject, type ObjectOutcome } from '../../../../functions/core/delivery/trail-files/forward-object';
 import { ObjectLedger, type ObjectRef } from '../../../../functions/core/checkpoint/object-ledger';
-import { Deadline } from '../../../../functions/core/time';
+import { Deadline } from '../../../../functions/core/deadline';
 import { useStandIns } from '../../../helpers/standins';
 import { forwardDeps, putTrailFile, recordsFor, trailKey } from '../../../helpers/trail-files';
 

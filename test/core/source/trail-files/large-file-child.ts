@@ -14,7 +14,7 @@ import { parseConnector } from '../../../../functions/core/connector';
 import { createSink } from '../../../../functions/core/sink/create-sink';
 import { forwardObject } from '../../../../functions/core/delivery/trail-files/forward-object';
 import { credentialsFor } from '../../../../functions/core/source/credentials';
-import { Deadline } from '../../../../functions/core/time';
+import { Deadline } from '../../../../functions/core/deadline';
 
 async function main(): Promise<void> {
   const connector = parseConnector(process.env.CONNECTOR_JSON ?? '');
