@@ -21,6 +21,7 @@ const FILES = QUICK ? 40 : 120;
 const RECORDS_PER_FILE = 1000;
 const CONSUMERS = [1, 2, 4, 8];
 const WARM_FILES = 10;
+const BIG_RECORDS_PER_FILE = 10_000;
 const WORK = path.resolve(__dirname, '..', '.bench', 's3');
 const say = (m: string) => void process.stdout.write(`${m}\n`);
 const r0 = (n: number) => Math.round(n);
@@ -56,65 +57,104 @@ function eventsFor(s: StandIns, bucket: string, files: TrailFile[], keyOf: (f: T
   return out;
 }
 
+interface Variant {
+  name: string;
+  files: TrailFile[];
+  keyOf: (f: TrailFile) => string;
+  /** The same files on disk, for the floor. */
+  paths: string[];
+}
+
+const plainKey = (f: TrailFile) => f.key.replace('AWSLogs/', 'plain/AWSLogs/');
+
+/** The forwarder's CPU on one variant's files, in a warm process, beside the floor in another. */
+async function measure(s: StandIns, env: Record<string, string>, bucket: string, variant: Variant, warmFiles: TrailFile[]): Promise<Record<string, unknown>> {
+  const total = variant.files.reduce((n, f) => n + f.records.length, 0);
+  // The floor in a process of its own: its garbage (the whole files parsed) must not be
+  // collected on the forwarder's time.
+  const floorWorker = await Worker.start(env);
+  const floor = await floorWorker.run({ type: 'floor', files: variant.paths });
+  floorWorker.stop();
+  const worker = await Worker.start(env);
+  s.putConnectorSecret(s.connector({ connectorName: `bench-${variant.name.replace(/\W+/g, '-')}-${Date.now()}` }));
+  await worker.run({ type: 'handler', events: eventsFor(s, bucket, warmFiles, variant.keyOf) });
+  s.dnif.clear();
+  const run = await worker.run({ type: 'handler', events: eventsFor(s, bucket, variant.files, variant.keyOf) });
+  worker.stop();
+  const delivered = s.dnif.eventsById().size;
+  const perCore = (total / run.cpuMs) * 1000;
+  const floorPerCore = (floor.events / floor.cpuMs) * 1000;
+  const systemShare = (run.systemMs ?? 0) / run.cpuMs;
+  say(
+    `${variant.name}: forwarder ${r0(perCore).toLocaleString('en-US')} events per CPU-second (${((run.cpuMs / total) * 1000).toFixed(1)} µs an event, ${Math.round(systemShare * 100)}% in the kernel; wall ${r0((total / run.wallMs) * 1000).toLocaleString('en-US')}/s), floor ${r0(floorPerCore).toLocaleString('en-US')}: ratio ${(perCore / floorPerCore).toFixed(2)}; delivered ${delivered}/${total}, failures ${run.failures}`,
+  );
+  return {
+    files: variant.files.length,
+    events: total,
+    eventsPerCpuSecond: r0(perCore),
+    floorEventsPerCpuSecond: r0(floorPerCore),
+    ratioToFloor: Math.round((perCore / floorPerCore) * 100) / 100,
+    microsecondsPerEvent: Math.round((run.cpuMs / total) * 10000) / 10,
+    systemShare: Math.round(systemShare * 100) / 100,
+    wallEventsPerSecond: r0((total / run.wallMs) * 1000),
+    delivered,
+    failures: run.failures,
+  };
+}
+
 async function main(): Promise<void> {
   mkdirSync(WORK, { recursive: true });
   const s = await startStandIns({ region: 'us-east-1' });
   const bucket = 'bench-trail';
   s.s3.createBucket(bucket);
-  const files = buildTrailFiles({ accountIds: ['111111111111'], regions: ['us-east-1'], from: new Date('2026-12-01T00:00:00Z'), hours: FILES / 12, recordsPerFile: RECORDS_PER_FILE, seed: 5 });
-  const total = files.length * RECORDS_PER_FILE;
+  const from = new Date('2026-12-01T00:00:00Z');
+  const files = buildTrailFiles({ accountIds: ['111111111111'], regions: ['us-east-1'], from, hours: FILES / 12, recordsPerFile: RECORDS_PER_FILE, seed: 5 });
+  // A busy trail's files (data events, >100 events/s): the per-file calls weigh less.
+  const bigFiles = buildTrailFiles({ accountIds: ['333333333333'], regions: ['us-east-1'], from, hours: FILES / 10 / 12, recordsPerFile: BIG_RECORDS_PER_FILE, seed: 7 });
   // A warm execution environment, as most invocations of a busy queue find it: its first invocation
   // (credentials, the secret, the SDK's lazy modules) runs on these files and is not counted.
-  const warmFiles = buildTrailFiles({ accountIds: ['222222222222'], regions: ['us-east-1'], from: new Date('2026-12-01T00:00:00Z'), hours: WARM_FILES / 12, recordsPerFile: RECORDS_PER_FILE, seed: 6 });
-  const plainKey = (f: TrailFile) => f.key.replace('AWSLogs/', 'plain/AWSLogs/').replace(/\.json\.gz$/, '.json.gz');
-  for (const f of warmFiles) {
+  const warmFiles = buildTrailFiles({ accountIds: ['222222222222'], regions: ['us-east-1'], from, hours: WARM_FILES / 12, recordsPerFile: RECORDS_PER_FILE, seed: 6 });
+  const onDisk = (f: TrailFile, json: boolean) => path.join(WORK, `${path.basename(f.key)}${json ? '.json' : ''}`);
+  for (const f of [...warmFiles, ...files, ...bigFiles]) {
     s.s3.putObject(bucket, f.key, f.body);
     s.s3.putObject(bucket, plainKey(f), f.json);
+    writeFileSync(onDisk(f, false), f.body);
+    writeFileSync(onDisk(f, true), f.json);
   }
-  for (const f of files) {
-    s.s3.putObject(bucket, f.key, f.body);
-    s.s3.putObject(bucket, plainKey(f), f.json);
-    writeFileSync(path.join(WORK, `${path.basename(f.key)}`), f.body);
-    writeFileSync(path.join(WORK, `${path.basename(f.key)}.json`), f.json);
-  }
+  const total = files.length * RECORDS_PER_FILE;
   const env = { ...s.env, DNIF_ALLOW_LOOPBACK_PLAINTEXT: '1', POWERTOOLS_LOG_LEVEL: 'ERROR', POWERTOOLS_METRICS_DISABLED: 'true' };
   say(`S3 source bench: ${files.length} trail files × ${RECORDS_PER_FILE} records (${total.toLocaleString('en-US')} events), ${os.cpus()[0]?.model} × ${os.cpus().length}, node ${process.version}`);
-  say(`uncompressed ${(files.reduce((n, f) => n + f.json.length, 0) / 2 ** 20).toFixed(1)} MB, gzip ${(files.reduce((n, f) => n + f.body.length, 0) / 2 ** 20).toFixed(1)} MB`);
+  say(`uncompressed ${(files.reduce((n, f) => n + f.json.length, 0) / 2 ** 20).toFixed(1)} MB, gzip ${(files.reduce((n, f) => n + f.body.length, 0) / 2 ** 20).toFixed(1)} MB; batches of 500 events / 1 MB (the defaults)`);
   const results: Record<string, unknown> = { files: files.length, recordsPerFile: RECORDS_PER_FILE, machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version } };
   try {
-    for (const variant of ['gzip', 'json'] as const) {
-      const keyOf = variant === 'gzip' ? (f: TrailFile) => f.key : plainKey;
-      // The floor in a process of its own: its garbage (the whole files parsed) must not be
-      // collected on the forwarder's time.
-      const floorWorker = await Worker.start(env);
-      const floor = await floorWorker.run({ type: 'floor', files: files.map((f) => path.join(WORK, `${path.basename(f.key)}${variant === 'json' ? '.json' : ''}`)) });
-      floorWorker.stop();
-      const worker = await Worker.start(env);
-      const connectorName = `bench-${variant}-${Date.now()}`;
-      s.putConnectorSecret(s.connector({ connectorName }));
-      await worker.run({ type: 'handler', events: eventsFor(s, bucket, warmFiles, keyOf) });
-      s.dnif.clear();
-      const run = await worker.run({ type: 'handler', events: eventsFor(s, bucket, files, keyOf) });
-      worker.stop();
-      const delivered = s.dnif.eventsById().size;
-      const perCore = (total / run.cpuMs) * 1000;
-      const floorPerCore = (floor.events / floor.cpuMs) * 1000;
-      const systemShare = (run.systemMs ?? 0) / run.cpuMs;
-      results[variant] = { eventsPerCpuSecond: r0(perCore), floorEventsPerCpuSecond: r0(floorPerCore), ratioToFloor: Math.round((perCore / floorPerCore) * 100) / 100, microsecondsPerEvent: Math.round((run.cpuMs / total) * 10000) / 10, systemShare: Math.round(systemShare * 100) / 100, wallEventsPerSecond: r0((total / run.wallMs) * 1000), delivered, failures: run.failures };
-      say(`${variant}: forwarder ${r0(perCore).toLocaleString('en-US')} events per CPU-second (${((run.cpuMs / total) * 1000).toFixed(1)} µs an event, ${Math.round(systemShare * 100)}% in the kernel; wall ${r0((total / run.wallMs) * 1000).toLocaleString('en-US')}/s), floor ${r0(floorPerCore).toLocaleString('en-US')}: ratio ${(perCore / floorPerCore).toFixed(2)}; delivered ${delivered}/${total}, failures ${run.failures}`);
-    }
-    const scale: { consumers: number; eventsPerSecond: number }[] = [];
+    const variants: Variant[] = [
+      { name: 'gzip', files, keyOf: (f) => f.key, paths: files.map((f) => onDisk(f, false)) },
+      { name: 'json', files, keyOf: plainKey, paths: files.map((f) => onDisk(f, true)) },
+      { name: `gzip, ${BIG_RECORDS_PER_FILE.toLocaleString('en-US')} records a file`, files: bigFiles, keyOf: (f) => f.key, paths: bigFiles.map((f) => onDisk(f, false)) },
+    ];
+    const keys = ['gzip', 'json', 'gzipLargeFiles'];
+    for (const [i, variant] of variants.entries()) results[keys[i]] = await measure(s, env, bucket, variant, warmFiles);
+    const scale: { consumers: number; eventsPerSecond: number; coresBusy: number; standInsCoreShare: number }[] = [];
     for (const n of CONSUMERS) {
       const workers = await Promise.all(Array.from({ length: n }, () => Worker.start(env)));
       s.putConnectorSecret(s.connector({ connectorName: `bench-scale-${n}-${Date.now()}` }));
       s.dnif.clear();
       const events = eventsFor(s, bucket, files, (f) => f.key);
       const start = Date.now();
-      await Promise.all(workers.map((w, i) => w.run({ type: 'handler', events: events.filter((_, j) => j % n === i) })));
+      const standInsCpu = process.cpuUsage();
+      const runs = await Promise.all(workers.map((w, i) => w.run({ type: 'handler', events: events.filter((_, j) => j % n === i) })));
       const wall = Date.now() - start;
+      const standIns = process.cpuUsage(standInsCpu);
       workers.forEach((w) => w.stop());
-      scale.push({ consumers: n, eventsPerSecond: r0((total / wall) * 1000) });
-      say(`${n} consumer(s): ${r0((total / wall) * 1000).toLocaleString('en-US')} events/s wall (${s.dnif.eventsById().size} delivered)`);
+      // Which saturates: the cores (all CPU of consumers and stand-ins ÷ wall × cores near 1), or
+      // the receiver (the stand-ins' process, one thread, near one core's worth).
+      const consumersMs = runs.reduce((t, r) => t + r.cpuMs, 0);
+      const standInsMs = (standIns.user + standIns.system) / 1000;
+      const busy = (consumersMs + standInsMs) / (wall * os.cpus().length);
+      scale.push({ consumers: n, eventsPerSecond: r0((total / wall) * 1000), coresBusy: Math.round(busy * 100) / 100, standInsCoreShare: Math.round((standInsMs / wall) * 100) / 100 });
+      say(
+        `${n} consumer(s): ${r0((total / wall) * 1000).toLocaleString('en-US')} events/s wall (${s.dnif.eventsById().size} delivered); cores busy ${Math.round(busy * 100)}% (consumers ${r0(consumersMs)} ms CPU, stand-ins incl. the DNIF receiver ${r0(standInsMs)} ms = ${(standInsMs / wall).toFixed(2)} of a core)`,
+      );
     }
     results.scaleOut = scale;
     writeFileSync(path.join(WORK, 'results.json'), JSON.stringify(results, null, 2));

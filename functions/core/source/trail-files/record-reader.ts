@@ -10,6 +10,11 @@
  * breaks between tokens, a non-scalar `readOnly`), for which `fields` is undefined and the caller
  * parses the text: JSON.parse then decides, and names the fault.
  */
+import { ESCAPABLE, isDigit, isHex, JsonNumber, RecordSyntaxError } from './json-tokens';
+import { PairKind, scannedRecord, type ScannedRecord } from './record-fields';
+
+export { RecordSyntaxError } from './json-tokens';
+export type { ScannedRecord, TopFields } from './record-fields';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -22,39 +27,6 @@ const COLON = 0x3a;
 const SPACE = 0x20;
 const MINUS = 0x2d;
 
-/** What a checked record hands on: its text and, when plain, the top-level fields read from it. */
-export interface ScannedRecord {
-  /** The record's JSON text, byte for byte as in the file. */
-  text: string;
-  /**
-   * Its top-level string fields (and `readOnly` as text), when the record is plain: a compact
-   * JSON object with keys, none escaped, no `dnifForwarder`. Undefined: parse `text` instead.
-   */
-  fields?: TopFields;
-}
-
-export interface TopFields {
-  eventID?: string;
-  eventTime?: string;
-  eventName?: string;
-  eventSource?: string;
-  awsRegion?: string;
-  recipientAccountId?: string;
-  /** `String(record.readOnly)` for a string or boolean value. */
-  readOnly?: string;
-}
-
-/** The record is not valid JSON: `problem` says what, `at` is the byte offset in the stream. */
-export class RecordSyntaxError extends Error {
-  constructor(
-    readonly problem: string,
-    readonly at: number,
-  ) {
-    super(problem);
-    this.name = 'RecordSyntaxError';
-  }
-}
-
 const enum Expect {
   KeyOrEnd,
   Key,
@@ -64,54 +36,9 @@ const enum Expect {
   CommaOrEnd,
 }
 
-const enum Kind {
-  String = 1,
-  EscapedString,
-  True,
-  False,
-  Other,
-}
-
-const enum Num {
-  None,
-  Sign,
-  Zero,
-  Int,
-  Dot,
-  Frac,
-  E,
-  ESign,
-  Exp,
-}
-
 const OBJECT = 1;
 const ARRAY = 2;
 const LITERALS = { t: 'true', f: 'false', n: 'null' } as const;
-const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
-const isHex = (b: number): boolean => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
-const ESCAPABLE = new Set([QUOTE, BACKSLASH, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74, 0x75]);
-const CONTROL = /[\x00-\x1f]/;
-/** Top-level keys whose values are read, by length: most other keys are told apart by that alone. */
-const WANTED = ['eventID', 'eventTime', 'eventName', 'eventSource', 'awsRegion', 'recipientAccountId', 'readOnly', 'dnifForwarder'] as const;
-type WantedKey = (typeof WANTED)[number];
-const WANTED_BY_LENGTH: WantedKey[][] = [];
-for (const key of WANTED) (WANTED_BY_LENGTH[key.length] ??= []).push(key);
-
-/** Which wanted key the key at byte `start` (`length` bytes, unescaped) is, if any; no string is made. */
-function wantedKeyAt(text: string, bytes: Buffer, ascii: boolean, start: number, length: number): WantedKey | undefined {
-  const candidates = WANTED_BY_LENGTH[length];
-  if (candidates === undefined) return undefined;
-  for (const key of candidates) {
-    if (ascii ? text.startsWith(key, start) : bytes.toString('latin1', start, start + length) === key) return key;
-  }
-  return undefined;
-}
-
-function stringValue(text: string, bytes: Buffer, ascii: boolean, kind: number, start: number, end: number): string {
-  if (kind === Kind.EscapedString) return JSON.parse(ascii ? text.slice(start - 1, end + 1) : bytes.toString('utf8', start - 1, end + 1)) as string;
-  return ascii ? text.slice(start, end) : bytes.toString('utf8', start, end);
-}
-
 export class RecordReader {
   private containers = new Uint8Array(64);
   private depth = 0;
@@ -122,8 +49,8 @@ export class RecordReader {
   private hexLeft = 0;
   private literal = '';
   private literalAt = 0;
-  private num = Num.None;
-  /** A literal or a number is part way (`literal` or `num` says which). */
+  private readonly num = new JsonNumber();
+  /** A literal or a number is part way (`literal` non-empty, or `num` reading). */
   private inToken = false;
   /** Stream offset of the record's first byte: field positions are kept relative to it. */
   private base = 0;
@@ -132,7 +59,6 @@ export class RecordReader {
   private pairCount = 0;
   private keyStart = 0;
   private keyEnd = 0;
-  private keyEscaped = false;
   private valueStart = 0;
   private stringEscaped = false;
   /** The next backslash at or after the read position in the current chunk (-1: none): found once, reused. */
@@ -147,6 +73,11 @@ export class RecordReader {
     this.backslashFound = false;
   }
 
+  /** The record's bytes, once `done`: its text and, if plain, its top-level fields. */
+  result(bytes: Buffer): ScannedRecord {
+    return scannedRecord(bytes, this.pairs, this.pairCount, this.unusual);
+  }
+
   /** Starts a record whose `{` is at stream offset `at`. */
   begin(at: number): void {
     this.depth = 1;
@@ -155,7 +86,7 @@ export class RecordReader {
     this.inString = this.escapePending = false;
     this.hexLeft = 0;
     this.literal = '';
-    this.num = Num.None;
+    this.num.stop();
     this.inToken = false;
     this.base = at;
     this.pairCount = 0;
@@ -187,12 +118,12 @@ export class RecordReader {
           }
           continue;
         }
-        if (this.number(b, chunkAt + i)) {
+        if (this.num.step(b, chunkAt + i)) {
           i++;
           continue;
         }
         // The number ended at this byte, which is read again as what follows it.
-        this.num = Num.None;
+        this.num.stop();
         this.inToken = false;
         this.expect = Expect.CommaOrEnd;
       }
@@ -241,40 +172,13 @@ export class RecordReader {
     return i;
   }
 
-  /** The record's bytes, once `done`: its text and, if plain, its top-level fields. */
-  result(bytes: Buffer): ScannedRecord {
-    const text = bytes.toString('utf8');
-    // Raw control characters are not allowed in JSON strings; between tokens only SP was seen.
-    if (this.unusual || this.pairCount === 0 || CONTROL.test(text)) return { text };
-    // All ASCII (CloudTrail's records nearly always are): byte offsets are string offsets, and
-    // keys and values are cut from the text instead of decoded one by one.
-    const ascii = text.length === bytes.length;
-    const fields: TopFields = {};
-    const p = this.pairs;
-    for (let k = 0; k < this.pairCount * 5; k += 5) {
-      const start = p[k];
-      const name = wantedKeyAt(text, bytes, ascii, start, p[k + 1] - start);
-      if (name === undefined) continue;
-      const kind = p[k + 2];
-      if (name === 'dnifForwarder') return { text };
-      if (name === 'readOnly') {
-        if (kind === Kind.Other) return { text };
-        fields.readOnly = kind === Kind.True ? 'true' : kind === Kind.False ? 'false' : stringValue(text, bytes, ascii, kind, p[k + 3], p[k + 4]);
-        continue;
-      }
-      // As `typeof record[name] === 'string'` would have it: a later duplicate key wins.
-      fields[name] = kind === Kind.String || kind === Kind.EscapedString ? stringValue(text, bytes, ascii, kind, p[k + 3], p[k + 4]) : undefined;
-    }
-    return { text, fields };
-  }
-
   private value(b: number, at: number): void {
     const top = this.depth === 1;
     if (b === QUOTE) {
       this.openString(false, at + 1);
       return;
     }
-    if (top) this.pushPair(b === 0x74 ? Kind.True : b === 0x66 ? Kind.False : Kind.Other, 0, 0);
+    if (top) this.pushPair(b === 0x74 ? PairKind.True : b === 0x66 ? PairKind.False : PairKind.Other, 0, 0);
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
       if (++this.depth >= this.containers.length) {
         const grown = new Uint8Array(this.containers.length * 2);
@@ -287,65 +191,12 @@ export class RecordReader {
       this.literal = LITERALS[String.fromCharCode(b) as keyof typeof LITERALS];
       this.literalAt = 1;
       this.inToken = true;
-    } else if (b === MINUS) {
-      this.num = Num.Sign;
-      this.inToken = true;
-    } else if (isDigit(b)) {
-      this.num = b === 0x30 ? Num.Zero : Num.Int;
+    } else if (b === MINUS || isDigit(b)) {
+      this.num.start(b);
       this.inToken = true;
     } else {
       throw this.fault('expected a JSON value', at);
     }
-  }
-
-  /** Takes one byte into the number being read; false when the byte is not part of it. */
-  private number(b: number, at: number): boolean {
-    switch (this.num) {
-      case Num.Sign:
-        if (!isDigit(b)) throw this.fault('a number needs a digit after "-"', at);
-        this.num = b === 0x30 ? Num.Zero : Num.Int;
-        return true;
-      case Num.Int:
-        return isDigit(b) || this.afterInteger(b, at);
-      case Num.Zero:
-        return this.afterInteger(b, at);
-      case Num.Dot:
-        if (!isDigit(b)) throw this.fault('a number needs digits after "."', at);
-        this.num = Num.Frac;
-        return true;
-      case Num.Frac:
-        if (isDigit(b)) return true;
-        if (b !== 0x65 && b !== 0x45) return false;
-        this.num = Num.E;
-        return true;
-      case Num.E:
-        if (b === 0x2b || b === MINUS) {
-          this.num = Num.ESign;
-          return true;
-        }
-        return this.exponentDigit(b, at);
-      case Num.ESign:
-        return this.exponentDigit(b, at);
-      case Num.Exp:
-        return isDigit(b);
-      default:
-        return false;
-    }
-  }
-
-  /** What may follow a number's integer part: a fraction, an exponent, or its end. */
-  private afterInteger(b: number, at: number): boolean {
-    if (b === 0x2e) this.num = Num.Dot;
-    else if (b === 0x65 || b === 0x45) this.num = Num.E;
-    else if (isDigit(b)) throw this.fault('a number may not have a leading zero', at);
-    else return false;
-    return true;
-  }
-
-  private exponentDigit(b: number, at: number): boolean {
-    if (!isDigit(b)) throw this.fault('a number needs digits in its exponent', at);
-    this.num = Num.Exp;
-    return true;
   }
 
   private openString(isKey: boolean, contentAt: number): void {
@@ -430,16 +281,15 @@ export class RecordReader {
       this.expect = Expect.Colon;
       if (this.depth === 1) {
         this.keyEnd = quoteAt - this.base;
-        this.keyEscaped = this.stringEscaped;
-        if (this.keyEscaped) this.unusual = true;
+        if (this.stringEscaped) this.unusual = true;
       }
       return;
     }
     this.expect = Expect.CommaOrEnd;
-    if (this.depth === 1) this.pushPair(this.stringEscaped ? Kind.EscapedString : Kind.String, this.valueStart, quoteAt - this.base);
+    if (this.depth === 1) this.pushPair(this.stringEscaped ? PairKind.EscapedString : PairKind.String, this.valueStart, quoteAt - this.base);
   }
 
-  private pushPair(kind: Kind, valueStart: number, valueEnd: number): void {
+  private pushPair(kind: number, valueStart: number, valueEnd: number): void {
     let at = this.pairCount * 5;
     if (at + 5 > this.pairs.length) {
       const grown = new Int32Array(this.pairs.length * 2);
