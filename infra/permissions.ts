@@ -20,8 +20,8 @@ export function lookupEventsStatement(regions?: string[]): iam.PolicyStatement {
   });
 }
 
-/** The checkpoint/lease items: read, conditional write, delete. No Scan, Query or batch writes. */
-export function checkpointStatement(table: dynamodb.ITable): iam.PolicyStatement {
+/** The checkpoint table's items (cursors, seen EventIds, leases, the object ledger): read, conditional write, delete. No Scan, Query or batch writes. */
+export function checkpointTableStatement(table: dynamodb.ITable): iam.PolicyStatement {
   return new iam.PolicyStatement({
     sid: 'CheckpointsAndLease',
     actions: [

@@ -24,7 +24,7 @@ import type { ConnectorSecret } from './connector-secret';
 import { forwarderMetric, type Monitoring } from './monitoring';
 import { ENV, FORWARDER_SERVICE, METRICS_NAMESPACE, TEST_CONNECTION_SERVICE, type TrailFileMetricName } from '../functions/core/contract';
 import { acknowledge } from './acknowledge';
-import { assumeRoleStatement, checkpointStatement, tableKeyStatement } from './permissions';
+import { assumeRoleStatement, checkpointTableStatement, tableKeyStatement } from './permissions';
 import type { S3SourceSettings } from './s3-settings';
 import { ServiceFunction } from './service-function';
 import type { Settings } from './settings';
@@ -100,7 +100,7 @@ export class S3Source extends Construct {
       ...network,
     });
     this.grantTrailRead(this.forwarder, props);
-    this.forwarder.fn.addToRolePolicy(checkpointStatement(table));
+    this.forwarder.fn.addToRolePolicy(checkpointTableStatement(table));
     if (table.encryptionKey) this.forwarder.fn.addToRolePolicy(tableKeyStatement(table.encryptionKey));
     // Continuation messages: work handed on before the deadline or during a DNIF outage.
     this.forwarder.fn.addToRolePolicy(new iam.PolicyStatement({ sid: 'HandWorkOnToTheQueue', actions: ['sqs:SendMessage', 'sqs:GetQueueUrl'], resources: [this.queue.queueArn] }));

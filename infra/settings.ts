@@ -3,6 +3,8 @@
  * (cloudtrail-to-dnif-props.ts) are checked against it, and `cdk -c name=value` is read
  * through it (optionsFromContext), so a typo'd key or a bad value stops the synth with one line.
  * Numeric bounds of the function settings come from the contract (functions/core/contract.ts).
+ * Words: options are what a user gives (props, `-c`); settings are the options resolved, every
+ * default applied (`Settings`); the functions call what they read from their environment config.
  */
 import { CONNECTOR_NAME_PATTERN, NUMBER_SETTINGS, readNumber, REGION_PATTERN } from '../functions/core/contract';
 import type { CloudTrailToDnifOptions, CloudTrailToDnifProps, ConnectorOptions, ConnectorProps } from './cloudtrail-to-dnif-props';

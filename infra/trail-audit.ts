@@ -18,7 +18,7 @@ import type { S3SourceSettings } from './s3-settings';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { AuditMetric, CONNECTOR_DIMENSION, ENV, METRICS_NAMESPACE, TRAIL_AUDIT_SERVICE } from '../functions/core/contract';
 import { acknowledge } from './acknowledge';
-import { assumeRoleStatement, checkpointStatement } from './permissions';
+import { assumeRoleStatement, checkpointTableStatement } from './permissions';
 import { ServiceFunction } from './service-function';
 import { OptionError } from './settings';
 
@@ -143,7 +143,7 @@ export class TrailAudit extends Construct {
     const fn = this.fn.fn;
     for (const statement of props.connector.readStatements()) fn.addToRolePolicy(statement);
     if (props.roleArn) fn.addToRolePolicy(assumeRoleStatement([props.roleArn]));
-    fn.addToRolePolicy(checkpointStatement(props.table));
+    fn.addToRolePolicy(checkpointTableStatement(props.table));
     const statements = [
       new iam.PolicyStatement({
         sid: 'ListTrailFolders',

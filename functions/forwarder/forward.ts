@@ -5,7 +5,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CheckpointStore, LeaseHeldError } from '../core/checkpoint/checkpoint-store';
+import { LeaseHeldError, RegionLedger, type LedgerUsage } from '../core/checkpoint/region-ledger';
 import type { ForwarderConfig } from '../core/config';
 import type { Connector } from '../core/connector';
 import { compileFilters } from '../core/filters';
@@ -24,14 +24,15 @@ export interface ForwarderSummary {
   duplicatesSkipped: number;
   filtered: number;
   pages: number;
-  /** The oldest `head` cursor across regions (ISO-8601): everything before it has been read. */
+  /** The contract's name for the oldest region cursor `head` (ISO-8601): everything before it has been read. */
   checkpoint: string | null;
   lagSeconds: number;
   durationMs: number;
   /** Set when this run did nothing because another run of the connector holds the lease. */
   skipped?: string;
   regions: Record<string, RegionSummary>;
-  checkpointUsage?: { reads: number; writes: number; readUnits: number; writeUnits: number };
+  /** What the run asked of the checkpoint table (the region ledger's reads and writes). */
+  checkpointUsage?: LedgerUsage;
   /** LookupEvents calls per 1,000 events handled, over all regions. */
   callsPer1000Events?: number;
   /** EventTime → DNIF acknowledgement (s): the largest p95 and max of the regions. */
@@ -73,13 +74,10 @@ export interface ForwardRunInputs {
   now?: () => number;
 }
 
-/** @deprecated the old name of ForwardRunInputs. */
-export type ForwardOptions = ForwardRunInputs;
-
 export async function forward(options: ForwardRunInputs): Promise<ForwarderSummary> {
   const { connector, config } = options;
   const startedAt = Date.now();
-  const store = new CheckpointStore(options.doc, config.checkpointTable, connector.name);
+  const ledger = new RegionLedger(options.doc, config.checkpointTable, connector.name);
   const summary: ForwarderSummary = {
     connectorName: connector.name,
     forwarded: 0,
@@ -92,7 +90,7 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
     regions: {},
   };
   try {
-    await store.acquireLease(options.owner, options.leaseUntilMs);
+    await ledger.acquireLease(options.owner, options.leaseUntilMs);
   } catch (err) {
     if (!(err instanceof LeaseHeldError)) throw err;
     options.logger.info(err.message);
@@ -121,10 +119,10 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
               connectorName: connector.name,
               region,
               source: sourceFor(region),
-              store,
+              ledger,
               sink: options.sink,
               deadline: options.deadline,
-              settings: config,
+              config,
               keep,
               flatten: connector.flatten,
               logger: options.logger,
@@ -141,7 +139,7 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
       }),
     );
   } finally {
-    await store.releaseLease(options.owner).catch((err: unknown) => options.logger.warn('Could not release the lease; it expires by itself', { error: String(err) }));
+    await ledger.releaseLease(options.owner).catch((err: unknown) => options.logger.warn('Could not release the lease; it expires by itself', { error: String(err) }));
   }
 
   const regions = Object.values(summary.regions);
@@ -153,7 +151,7 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
   const heads = regions.map((r) => r.checkpoint?.head).filter((h): h is string => !!h).sort();
   summary.checkpoint = heads[0] ?? null;
   summary.durationMs = Date.now() - startedAt;
-  summary.checkpointUsage = { ...store.usage };
+  summary.checkpointUsage = { ...ledger.usage };
   Object.assign(summary, freshnessFigures(regions));
   if (regions.some((r) => r.error)) throw new ForwarderRunError(summary, failures);
   return summary;

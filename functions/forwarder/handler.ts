@@ -1,5 +1,5 @@
 /**
- * Forwarder Lambda, run by the EventBridge schedule. Thin: read settings and the connector,
+ * Forwarder Lambda, run by the EventBridge schedule. Thin: read the config and the connector,
  * run `forward`, publish metrics, return the summary (docs/contract.md, "Handlers"). A schedule
  * of a named connector adds `detail: { connector, secretId }` to the scheduled event; without
  * it the function runs the connector in SECRET_ID.
@@ -14,17 +14,18 @@ import { CONNECTOR_DIMENSION, type ScheduledConnectorDetail } from '../core/cont
 import { MetricName, metrics, MetricUnit } from '../core/metrics';
 import { secretScrubber } from '../core/scrub';
 import { loadConnector, SecretReadError } from '../core/secret';
+import { closeSink } from '../core/sink/close-sink';
 import { createSink } from '../core/sink/create-sink';
 import { Deadline } from '../core/deadline';
 import { forward, ForwarderRunError, type ForwarderSummary } from './forward';
 import { recordRunMetrics } from './run-metrics';
 
-let config: ForwarderConfig | undefined;
+let cachedConfig: ForwarderConfig | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 
 /** For tests that change the environment between cases. */
 export function resetForwarderState(): void {
-  config = undefined;
+  cachedConfig = undefined;
   doc = undefined;
 }
 
@@ -36,11 +37,10 @@ function connectorOf(event: unknown): ScheduledConnectorDetail {
 }
 
 export const handler = async (event: unknown, context: Context): Promise<ForwarderSummary> => {
-  config ??= loadForwarderConfig();
+  const config = (cachedConfig ??= loadForwarderConfig());
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const settings = config;
   const named = connectorOf(event);
-  const secretId = named.secretId ?? settings.secretId;
+  const secretId = named.secretId ?? config.secretId;
   logger.addContext(context);
   // Every metric also goes out per connector: the alarms of one connector watch that set.
   if (named.connector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: named.connector });
@@ -53,25 +53,24 @@ export const handler = async (event: unknown, context: Context): Promise<Forward
     const sink = createSink(connector);
     try {
       return await forward({
-        config: settings,
+        config,
         connector,
         doc: doc as DynamoDBDocumentClient,
         sink,
-        deadline: new Deadline(endsAtMs, settings.deadlineReserveMs),
+        deadline: new Deadline(endsAtMs, config.deadlineReserveMs),
         leaseUntilMs: endsAtMs,
         owner: context.awsRequestId,
         logger,
       });
     } finally {
-      // Every batch was confirmed (or failed) inside send; close only releases what is open.
-      await sink.close?.().catch((err: unknown) => logger.warn('Closing the DNIF sink failed', { code: (err as Error).name }));
+      await closeSink(sink, logger);
     }
   };
 
   try {
     let connector: Connector;
     try {
-      connector = await loadConnector(secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
+      connector = await loadConnector(secretId, { maxAgeSeconds: config.secretMaxAgeSeconds });
     } catch (err) {
       if (!(err instanceof SecretReadError && err.code === 'SecretPlaceholder')) throw err;
       // Right after deploy: not a failure (no error, no dead letter), one warning until it is filled in.

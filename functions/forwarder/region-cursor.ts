@@ -12,7 +12,7 @@
  *
  * See read-plan.ts for the spans a run reads and region-run.ts for the reading itself.
  */
-import type { CheckpointStore, Cursor, EventPosition } from '../core/checkpoint/checkpoint-store';
+import type { RegionLedger, StoredCursor, EventPosition } from '../core/checkpoint/region-ledger';
 import { toIso } from '../core/time';
 import { planReads, type RangeKind, type ReadPlan } from './read-plan';
 
@@ -29,7 +29,13 @@ export interface SliceProgress {
   saveThrough?: (last: EventPosition) => Promise<void>;
 }
 
-export interface CursorSettings {
+/** A region cursor's `head` and `sweep` as ISO-8601 times: the region summary's `checkpoint`. */
+export interface CursorTimes {
+  head: string;
+  sweep: string;
+}
+
+export interface CursorConfig {
   latenessSeconds: number;
   backfillSeconds: number;
   /** Re-read width before the region's event density is known. */
@@ -50,20 +56,20 @@ export class RegionCursor {
   private densityFloor?: number;
 
   private constructor(
-    private readonly store: CheckpointStore,
+    private readonly ledger: RegionLedger,
     private readonly region: string,
-    private readonly settings: CursorSettings,
-    private readonly cursor: Cursor,
+    private readonly config: CursorConfig,
+    private readonly cursor: StoredCursor,
   ) {}
 
   /** The stored cursor, or a new one at now − BACKFILL, saved at once (see below). */
-  static async load(store: CheckpointStore, region: string, settings: CursorSettings, nowSec: number): Promise<RegionCursor> {
-    const stored = await store.getCursor(region);
-    const cursor: Cursor = stored ?? { head: nowSec - settings.backfillSeconds, sweep: nowSec - settings.backfillSeconds };
+  static async load(ledger: RegionLedger, region: string, config: CursorConfig, nowSec: number): Promise<RegionCursor> {
+    const stored = await ledger.getCursor(region);
+    const cursor: StoredCursor = stored ?? { head: nowSec - config.backfillSeconds, sweep: nowSec - config.backfillSeconds };
     // The first run anchors the backfill window: if it fails before its first checkpoint, the
     // next run must still start there, not BACKFILL_SECONDS before its own, later, start.
-    if (!stored) await store.saveCursor(region, cursor);
-    return new RegionCursor(store, region, settings, cursor);
+    if (!stored) await ledger.saveCursor(region, cursor);
+    return new RegionCursor(ledger, region, config, cursor);
   }
 
   get head(): number {
@@ -102,8 +108,8 @@ export class RegionCursor {
     return Math.max(average ?? 0, this.latestDensity);
   }
 
-  /** The summary's view: ISO times. */
-  get checkpoint(): { head: string; sweep: string } {
+  /** `head` and `sweep` as ISO times: what the region summary reports (as `checkpoint`). */
+  get isoTimes(): CursorTimes {
     return { head: toIso(this.cursor.head), sweep: toIso(this.cursor.sweep) };
   }
 
@@ -121,8 +127,8 @@ export class RegionCursor {
       nowSec,
       from: this.settledThrough,
       head: this.cursor.head,
-      latenessSeconds: this.settings.latenessSeconds,
-      fallbackRereadSeconds: this.settings.settleSeconds,
+      latenessSeconds: this.config.latenessSeconds,
+      fallbackRereadSeconds: this.config.settleSeconds,
       eventsPerSecond: this.cursor.eventsPerSecond,
       budgetCalls,
     });
@@ -134,9 +140,9 @@ export class RegionCursor {
    * continues what is already settled (a head slice after an unread gap is not).
    */
   progressFor(slice: Slice, readAtSec: number, kind: RangeKind): SliceProgress {
-    const settled = slice.end <= readAtSec - this.settings.latenessSeconds && (kind === 'settle' || this.settledThrough >= slice.start);
+    const settled = slice.end <= readAtSec - this.config.latenessSeconds && (kind === 'settle' || this.settledThrough >= slice.start);
     const saveThrough = async (last: EventPosition): Promise<void> => {
-      await this.store.saveDeliveredThrough(this.region, this.cursor, last);
+      await this.ledger.saveDeliveredThrough(this.region, this.cursor, last);
       this.cursor.deliveredThrough = last;
     };
     return { handledThrough: this.cursor.deliveredThrough, saveThrough: settled ? saveThrough : undefined };
@@ -162,7 +168,7 @@ export class RegionCursor {
    */
   measured(slice: Slice, events: number, readAtSec: number): void {
     if (slice.end - slice.start >= MIN_MEASURED_SECONDS) this.latestDensity = events / (slice.end - slice.start);
-    if (slice.end > readAtSec - this.settings.settleSeconds) return;
+    if (slice.end > readAtSec - this.config.settleSeconds) return;
     this.readEvents += events;
     this.readSeconds += slice.end - slice.start;
   }
@@ -176,7 +182,7 @@ export class RegionCursor {
     } else {
       c.head = Math.max(c.head, slice.end);
       // `sweep` follows only while it is contiguous with what is settled.
-      if (this.settledThrough >= slice.start) c.sweep = Math.max(c.sweep, Math.min(slice.end, readAtSec - this.settings.latenessSeconds));
+      if (this.settledThrough >= slice.start) c.sweep = Math.max(c.sweep, Math.min(slice.end, readAtSec - this.config.latenessSeconds));
     }
     // Every read starts at or after `sweep`: a marker wholly before it is never consulted again.
     if (c.deliveredThrough && c.deliveredThrough.time < c.sweep) c.deliveredThrough = undefined;
@@ -187,6 +193,6 @@ export class RegionCursor {
     const average = this.averageDensity;
     const density = average === undefined && this.densityFloor === undefined ? undefined : Math.max(average ?? 0, this.densityFloor ?? 0);
     if (density !== undefined) this.cursor.eventsPerSecond = Math.round(density * 1000) / 1000;
-    await this.store.saveCursor(this.region, this.cursor);
+    await this.ledger.saveCursor(this.region, this.cursor);
   }
 }

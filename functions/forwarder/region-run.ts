@@ -6,7 +6,7 @@
  * What is read, and in which order, is read-plan.ts (a settle pass that keeps the no-loss
  * promise, a re-read window as wide as the LookupEvents budget allows, the new span); the
  * cursor that remembers it is region-cursor.ts. Anything read twice is dropped by its EventId
- * (CheckpointStore `seen` buckets, one 8-byte hash an event) or, inside a settled slice, by the
+ * (RegionLedger `seen` buckets, one 8-byte hash an event) or, inside a settled slice, by the
  * cursor's `deliveredThrough`.
  *
  * Reading is in adaptive time slices (~5,000 events, so pages are full), the next slice fetched
@@ -15,18 +15,18 @@
  * of its newest part) while the older part is read in narrower slices.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { CheckpointStore, isAtOrBefore, seenKey } from '../core/checkpoint/checkpoint-store';
+import { isAtOrBefore, RegionLedger, seenKey } from '../core/checkpoint/region-ledger';
 import { DelayTally, type DelayFigures } from '../core/delivery/delivery-delay';
 import type { SourceEvent } from '../core/event';
 import type { CloudTrailSource, SliceResult } from '../core/source/cloudtrail-source';
 import { deliverBatches } from '../core/delivery/deliver-batches';
 import type { Sink } from '../core/sink/sink';
 import { buildRecord, type OutgoingRecord } from '../core/sink/records';
-import { Deadline, DeadlineReachedError } from '../core/time';
-import { RegionCursor, type Slice, type SliceProgress } from './region-cursor';
+import { Deadline, DeadlineReachedError } from '../core/deadline';
+import { RegionCursor, type CursorTimes, type Slice, type SliceProgress } from './region-cursor';
 import type { ReadPlan, ReadRange } from './read-plan';
 
-export interface RegionRunSettings {
+export interface RegionRunConfig {
   latenessSeconds: number;
   backfillSeconds: number;
   settleSeconds: number;
@@ -39,10 +39,10 @@ export interface RegionRunDeps {
   connectorName: string;
   region: string;
   source: CloudTrailSource;
-  store: CheckpointStore;
+  ledger: RegionLedger;
   sink: Sink;
   deadline: Deadline;
-  settings: RegionRunSettings;
+  config: RegionRunConfig;
   /** true: deliver; false: drop by the connector's filters (counted, remembered as handled). */
   keep: (event: SourceEvent) => boolean;
   flatten: boolean;
@@ -61,7 +61,8 @@ export interface RegionSummary {
   sourceRetries: number;
   batches: number;
   sinkErrors: number;
-  checkpoint: { head: string; sweep: string } | null;
+  /** Where the region's cursor stands after the run (the contract's field name). */
+  checkpoint: CursorTimes | null;
   lagSeconds: number;
   /** The run reached its deadline with work left; the next run resumes. */
   stoppedEarly: boolean;
@@ -122,9 +123,9 @@ export function emptySummary(): RegionSummary {
 export async function runRegion(deps: RegionRunDeps, summary: RegionSummary = emptySummary()): Promise<RegionSummary> {
   const now = deps.now ?? Date.now;
   const startSec = Math.floor(now() / 1000);
-  const cursor = await RegionCursor.load(deps.store, deps.region, deps.settings, startSec);
-  summary.checkpoint = cursor.checkpoint;
-  const budgetCalls = Math.max(0, Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * BUDGET_SHARE));
+  const cursor = await RegionCursor.load(deps.ledger, deps.region, deps.config, startSec);
+  summary.checkpoint = cursor.isoTimes;
+  const budgetCalls = Math.max(0, Math.floor((deps.deadline.remainingMs() / 1000) * deps.config.lookupRatePerSecond * BUDGET_SHARE));
   const plan = cursor.ranges(startSec, budgetCalls);
   summary.budget = { calls: budgetCalls, plannedCalls: plan.plannedCalls, rereadSeconds: plan.rereadSeconds, mode: plan.mode };
   const delays = new DelayTally();
@@ -210,14 +211,14 @@ async function readRange(deps: RegionRunDeps, cursor: RegionCursor, range: ReadR
     }
     await deliverSlice(deps, slice, result.events, summary, cursor.progressFor(slice, fetched.readAtSec, range.kind), delays);
     await cursor.done(slice, fetched.readAtSec, range.kind, width);
-    summary.checkpoint = cursor.checkpoint;
+    summary.checkpoint = cursor.isoTimes;
   }
   return width;
 }
 
 /** LookupEvents pages `share` of the time left can read at the API's rate. */
 function affordablePages(deps: RegionRunDeps, share: number): number {
-  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.settings.lookupRatePerSecond * share);
+  return Math.floor((deps.deadline.remainingMs() / 1000) * deps.config.lookupRatePerSecond * share);
 }
 
 /**
@@ -245,7 +246,7 @@ async function fetchSlice(deps: RegionRunDeps, slice: Slice, summary: RegionSumm
 }
 
 async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEvent[], summary: RegionSummary, progress: SliceProgress, delays: DelayTally): Promise<void> {
-  const seen = await deps.store.loadSeen(deps.region, slice.start, slice.end);
+  const seen = await deps.ledger.loadSeen(deps.region, slice.start, slice.end);
   const forwardedAt = new Date().toISOString();
   const fresh: OutgoingRecord[] = [];
   const filtered: SourceEvent[] = [];
@@ -260,7 +261,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
         region: deps.region,
         forwardedAt,
         flatten: deps.flatten,
-        maxRecordBytes: Math.min(deps.settings.batchMaxBytes - 2, deps.sink.maxRecordBytes ?? Infinity),
+        maxRecordBytes: Math.min(deps.config.batchMaxBytes - 2, deps.sink.maxRecordBytes ?? Infinity),
       });
       if (record.truncated) summary.truncated += 1;
       if (record.unparsed) summary.unparsed += 1;
@@ -269,14 +270,14 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
   }
   if (filtered.length > 0) {
     // In a settled slice a retry simply filters them again.
-    if (!progress.saveThrough) await deps.store.markSeen(deps.region, filtered);
+    if (!progress.saveThrough) await deps.ledger.markSeen(deps.region, filtered);
     summary.filtered += filtered.length;
   }
   await deliverBatches(
     fresh,
     {
       sink: deps.sink,
-      limits: { maxEvents: deps.settings.batchMaxEvents, maxBytes: deps.settings.batchMaxBytes },
+      limits: { maxEvents: deps.config.batchMaxEvents, maxBytes: deps.config.batchMaxBytes },
       deadline: deps.deadline,
       what: deps.region,
       onDelivered: async (batch) => {
@@ -285,7 +286,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
           const last = batch[batch.length - 1];
           await progress.saveThrough({ time: last.eventTime, eventId: last.eventId });
         } else {
-          await deps.store.markSeen(deps.region, batch);
+          await deps.ledger.markSeen(deps.region, batch);
         }
       },
     },

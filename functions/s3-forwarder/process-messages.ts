@@ -13,8 +13,8 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
-import type { ObjectCounts, ObjectOutcome } from '../core/source/trail-files/forward-object';
-import { isDeliveryFailure } from '../core/source/trail-files/forward-object';
+import type { ObjectCounts, ObjectOutcome } from '../core/delivery/trail-files/forward-object';
+import { isDeliveryFailure } from '../core/delivery/trail-files/forward-object';
 import {
   continuationBody,
   NotificationError,

@@ -4,7 +4,7 @@
  * and by a direct invoke of the S3 forwarder with `{"replay":{...}}` (docs/s3-source.md).
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { isDeliveryFailure, type ObjectOutcome } from '../core/source/trail-files/forward-object';
+import { isDeliveryFailure, type ObjectOutcome } from '../core/delivery/trail-files/forward-object';
 import { listTrailFiles, type ListedObject } from '../core/source/trail-files/list-trail-files';
 import type { Deadline } from '../core/deadline';
 

@@ -23,25 +23,25 @@ import {
 } from './checks';
 import { classifyConnectorError, DNIF, unknownFailure, type Failure } from './error-codes';
 import { parseRequest } from './request';
-import { trailChecks, trailSettingsFrom } from './s3-checks';
+import { trailChecks, trailConfigFrom } from './s3-checks';
 import { buildResponse } from './response';
 import { Scrubber } from '../core/scrub';
 import { withTimeout } from './timeout';
 
-export interface TestConnectionSettings {
+export interface TestConnectionConfig {
   /** The whole answer is due within this (ms). */
   budgetMs: number;
   /** Each check's own bound (ms). */
   checkTimeoutMs: number;
 }
 
-export const DEFAULT_SETTINGS: TestConnectionSettings = {
+export const DEFAULT_CONFIG: TestConnectionConfig = {
   budgetMs: NUMBER_SETTINGS.testConnectionBudgetMs.default,
   checkTimeoutMs: NUMBER_SETTINGS.testConnectionCheckTimeoutMs.default,
 };
 
 /** Optional TEST_CONNECTION_BUDGET_MS and TEST_CONNECTION_CHECK_TIMEOUT_MS. */
-export function loadSettings(env: Record<string, string | undefined> = process.env): TestConnectionSettings {
+export function loadTestConnectionConfig(env: Record<string, string | undefined> = process.env): TestConnectionConfig {
   const budgetMs = numberFromEnv(env, NUMBER_SETTINGS.testConnectionBudgetMs);
   return { budgetMs, checkTimeoutMs: Math.min(budgetMs, numberFromEnv(env, NUMBER_SETTINGS.testConnectionCheckTimeoutMs)) };
 }
@@ -59,11 +59,11 @@ export const handler = async (event: LambdaFunctionURLEvent, context?: Context):
   let headers: Record<string, string> | undefined;
   try {
     if (context) logger.addContext(context);
-    const settings = loadSettings();
-    // Finish well inside the function's own timeout, whatever the settings say.
+    const config = loadTestConnectionConfig();
+    // Finish well inside the function's own timeout, whatever the configuration says.
     const lambdaLeft = context?.getRemainingTimeInMillis?.();
-    const endsAt = started + Math.min(settings.budgetMs, lambdaLeft !== undefined ? lambdaLeft - 1_000 : Infinity);
-    const bound = () => Math.max(0, Math.min(settings.checkTimeoutMs, endsAt - Date.now()));
+    const endsAt = started + Math.min(config.budgetMs, lambdaLeft !== undefined ? lambdaLeft - 1_000 : Infinity);
+    const bound = () => Math.max(0, Math.min(config.checkTimeoutMs, endsAt - Date.now()));
 
     const request = parseRequest(event ?? {});
     if (request.kind === 'invalid') {
@@ -146,7 +146,7 @@ async function runChecks(connector: Connector, timeoutMs: number): Promise<Check
       ? dnifSyslogCheck(connector.syslog, timeoutMs, connector.name)
       : undefined;
   // SOURCE=s3: the trail's bucket, newest file and queue instead of LookupEvents (s3-checks.ts).
-  const trail = trailSettingsFrom();
+  const trail = trailConfigFrom();
   const [credentials, source, dnifResult] = await Promise.all([
     awsCredentialsCheck(connector, timeoutMs),
     trail ? trailChecks(connector, trail, timeoutMs) : Promise.all(connector.regions.map((region) => cloudTrailCheck(connector, region, timeoutMs))),

@@ -14,19 +14,19 @@ import { failedCheck, passedCheck, timed, type CheckResult } from './checks';
 import { trailDigestsCheck } from './trail-digests-check';
 import { classifyAwsError, DNIF, type Failure } from './error-codes';
 
-export interface TrailSettings {
+export interface TrailConfig {
   bucket: string;
   prefix: string;
   queueUrl?: string;
 }
 
 /** TRAIL_BUCKET, TRAIL_PREFIX, TRAIL_QUEUE_URL as the stack sets them; undefined unless SOURCE=s3. */
-export function trailSettingsFrom(env: Record<string, string | undefined> = process.env): TrailSettings | undefined {
+export function trailConfigFrom(env: Record<string, string | undefined> = process.env): TrailConfig | undefined {
   if (env.SOURCE !== 's3' || !env.TRAIL_BUCKET) return undefined;
   return { bucket: env.TRAIL_BUCKET, prefix: (env.TRAIL_PREFIX ?? '').replace(/^\/+|\/+$/g, ''), queueUrl: env.TRAIL_QUEUE_URL || undefined };
 }
 
-export async function trailChecks(connector: Connector, trail: TrailSettings, timeoutMs: number): Promise<CheckResult[]> {
+export async function trailChecks(connector: Connector, trail: TrailConfig, timeoutMs: number): Promise<CheckResult[]> {
   const region = connector.regions[0];
   const s3 = s3ClientFor(connector);
   const where = `s3://${trail.bucket}/${trail.prefix ? `${trail.prefix}/` : ''}AWSLogs/`;

@@ -1,6 +1,6 @@
 /**
  * Trail audit Lambda, run hourly by an EventBridge schedule (contract, "Second source"). Thin:
- * settings, connector, clients; runAudit does the work; repairs go through the S3 source's
+ * config, connector, clients; runAudit does the work; repairs go through the S3 source's
  * forwardObject; returns `{ digests, logFiles, delivered, missing, repaired, invalid }`.
  */
 import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
@@ -14,8 +14,9 @@ import { logger } from '../core/logger';
 import { metrics } from '../core/metrics';
 import { loadConnector } from '../core/secret';
 import { credentialsFor } from '../core/source/credentials';
-import { forwardObjectDeps, invocationDeadline } from '../core/source/trail-files/forward-deps';
-import { forwardObject } from '../core/source/trail-files/forward-object';
+import { closeSink } from '../core/sink/close-sink';
+import { forwardObjectDeps, invocationDeadline } from '../core/delivery/trail-files/forward-deps';
+import { forwardObject } from '../core/delivery/trail-files/forward-object';
 import { resetS3Clients } from '../core/source/trail-files/s3-client';
 import { loadAuditConfig, type AuditConfig } from './audit-config';
 import { recordAuditMetrics } from './audit-metrics';
@@ -29,12 +30,12 @@ export interface AuditSummary extends AuditCounts {
   trailsNotLogging: number;
 }
 
-let config: AuditConfig | undefined;
+let cachedConfig: AuditConfig | undefined;
 let doc: DynamoDBDocumentClient | undefined;
 
 /** For tests that change the environment between cases. */
 export function resetTrailAuditState(): void {
-  config = undefined;
+  cachedConfig = undefined;
   doc = undefined;
   resetS3Clients();
 }
@@ -50,30 +51,29 @@ function cloudTrailClients(connector: Connector): (region: string) => CloudTrail
 }
 
 export const handler = async (_event: unknown, context: Context): Promise<AuditSummary> => {
-  config ??= loadAuditConfig();
+  const config = (cachedConfig ??= loadAuditConfig());
   doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), { marshallOptions: { removeUndefinedValues: true } });
-  const settings = config;
   logger.addContext(context);
   // A connector of many in one stack: its alarms watch its own totals.
-  if (settings.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: settings.metricsConnector });
+  if (config.metricsConnector) metrics.addDimensions({ [CONNECTOR_DIMENSION]: config.metricsConnector });
   const nowMs = Date.now();
-  const windowStartMs = nowMs - settings.lookbackHours * 3_600_000;
+  const windowStartMs = nowMs - config.lookbackHours * 3_600_000;
   try {
-    const connector = await loadConnector(settings.secretId, { maxAgeSeconds: settings.secretMaxAgeSeconds });
+    const connector = await loadConnector(config.secretId, { maxAgeSeconds: config.secretMaxAgeSeconds });
     const cloudtrail = cloudTrailClients(connector);
-    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, settings, connector, { owner: context.awsRequestId, ...invocationDeadline(context, settings.deadlineReserveMs) }, logger);
+    const { deps: forwardDeps, sink } = forwardObjectDeps(doc, config, connector, { owner: context.awsRequestId, ...invocationDeadline(context, config.deadlineReserveMs) }, logger);
     const { s3, ledger, deadline } = forwardDeps;
     try {
       const report = await runAudit({
         s3,
-        bucket: settings.bucket,
-        prefix: settings.prefix,
+        bucket: config.bucket,
+        prefix: config.prefix,
         windowStartMs,
         nowMs,
         // Keys valid at any time since the predecessors of the window's oldest digests.
         keys: new PublicKeyDirectory(cloudtrail, { start: new Date(windowStartMs - 2 * 3_600_000), end: new Date(nowMs) }),
         trailHealth: (name, homeRegion) => readTrailHealth(cloudtrail(homeRegion), name, homeRegion),
-        concurrency: settings.concurrency,
+        concurrency: config.concurrency,
         deadline,
         logger,
         ledgerState: async (ref: ObjectRef): Promise<LedgerState> => {
@@ -99,7 +99,7 @@ export const handler = async (_event: unknown, context: Context): Promise<AuditS
       logger.info('Audit finished', { summary, window: { from: new Date(windowStartMs).toISOString(), to: new Date(nowMs).toISOString() } });
       return summary;
     } finally {
-      await sink.close?.().catch((err: unknown) => logger.error('Closing the DNIF sink failed', { error: (err as Error).message, code: (err as Error).name }));
+      await closeSink(sink, logger);
     }
   } catch (err) {
     logger.error('Audit run failed', { error: (err as Error).message, code: (err as Error).name });

@@ -29,7 +29,7 @@ import { logger } from '../../functions/core/logger';
 import { loadConnector } from '../../functions/core/secret';
 import { createSink } from '../../functions/core/sink/create-sink';
 import { CloudTrailSource } from '../../functions/core/source/cloudtrail-source';
-import { accountKeyOf } from '../../functions/core/source/credentials';
+import { limiterKeyOf } from '../../functions/core/source/credentials';
 import { limiterFor, RateLimiter } from '../../functions/core/source/rate-limiter';
 import { Deadline } from '../../functions/core/deadline';
 import { lambdaContext, scheduledEvent } from '../../standins/lambda';
@@ -127,7 +127,7 @@ async function runInMemory(req: InvokeRequest): Promise<unknown> {
       owner: `bench-${Date.now()}`,
       logger,
       sourceFor: (region) =>
-        new CloudTrailSource({ region, client: clients[region], limiter: limiterFor(accountKeyOf(connector.aws), region, config.lookupRatePerSecond) }),
+        new CloudTrailSource({ region, client: clients[region], limiter: limiterFor(limiterKeyOf(connector.aws), region, config.lookupRatePerSecond) }),
     });
   } finally {
     await sink.close?.();

@@ -1,10 +1,10 @@
 /**
  * The cursor's own rules (functions/forwarder/read-plan.ts and region-cursor.ts): which spans a
  * run reads for a budget, how the re-read window narrows, when a slice counts as settled, and
- * how a run cut short resumes. The store is the real CheckpointStore over dynalite.
+ * how a run cut short resumes. The store is the real RegionLedger over dynalite.
  */
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CheckpointStore } from '../../functions/core/checkpoint/checkpoint-store';
+import { RegionLedger } from '../../functions/core/checkpoint/region-ledger';
 import { callsFor, planReads, type ReadPlanInput } from '../../functions/forwarder/read-plan';
 import { FIRST_SLICE_SECONDS, RegionCursor } from '../../functions/forwarder/region-cursor';
 import { startDynamoDb, type DynamoDbStandIn } from '../../standins';
@@ -86,14 +86,14 @@ describe('read plan', () => {
 
 describe('RegionCursor', () => {
   let db: DynamoDbStandIn;
-  let store: CheckpointStore;
+  let store: RegionLedger;
   let seq = 0;
   beforeAll(async () => {
     db = await startDynamoDb();
   });
   afterAll(() => db.close());
   beforeEach(() => {
-    store = new CheckpointStore(DynamoDBDocumentClient.from(db.client(), { marshallOptions: { removeUndefinedValues: true } }), db.tableName, `unit-${++seq}`);
+    store = new RegionLedger(DynamoDBDocumentClient.from(db.client(), { marshallOptions: { removeUndefinedValues: true } }), db.tableName, `unit-${++seq}`);
   });
 
   it('anchors a new region at now − BACKFILL and saves it before reading anything', async () => {

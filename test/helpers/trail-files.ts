@@ -9,8 +9,8 @@ import { ObjectLedger } from '../../functions/core/checkpoint/object-ledger';
 import { parseConnector } from '../../functions/core/connector';
 import { createSink } from '../../functions/core/sink/create-sink';
 import { s3ClientFor } from '../../functions/core/source/trail-files/s3-client';
-import type { ForwardObjectDeps } from '../../functions/core/source/trail-files/forward-object';
-import { Deadline } from '../../functions/core/time';
+import type { ForwardObjectDeps } from '../../functions/core/delivery/trail-files/forward-object';
+import { Deadline } from '../../functions/core/deadline';
 import { loadRecords, type CloudTrailRecord, type StandIns } from '../../standins';
 
 export const quietLogger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });

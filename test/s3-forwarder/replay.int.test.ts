@@ -3,7 +3,7 @@
  * files through the same ledger: nothing already delivered is sent again, files outside the
  * range are left, a run is continued after `startAfter`.
  */
-import { forwardObject } from '../../functions/core/source/trail-files/forward-object';
+import { forwardObject } from '../../functions/core/delivery/trail-files/forward-object';
 import { handler, resetS3ForwarderState } from '../../functions/s3-forwarder/handler';
 import { resetSecretCache } from '../../functions/core/secret';
 import { parseReplayRequest } from '../../functions/s3-forwarder/replay';

@@ -8,7 +8,7 @@ import { CloudTrailClient } from '@aws-sdk/client-cloudtrail';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { PublicKeyDirectory } from '../../functions/core/digest/public-keys';
-import { Deadline } from '../../functions/core/time';
+import { Deadline } from '../../functions/core/deadline';
 import { runAudit, type AuditDeps } from '../../functions/trail-audit/audit-run';
 import type { LedgerState, ObjectRef, RepairOutcome } from '../../functions/trail-audit/log-file-check';
 import { probeLogFileValidation } from '../../functions/trail-audit/validation-probe';

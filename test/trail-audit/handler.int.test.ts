@@ -8,7 +8,7 @@
 import { logger } from '../../functions/core/logger';
 import { metrics } from '../../functions/core/metrics';
 import { resetSecretCache } from '../../functions/core/secret';
-import { forwardObject } from '../../functions/core/source/trail-files/forward-object';
+import { forwardObject } from '../../functions/core/delivery/trail-files/forward-object';
 import { handler, resetTrailAuditState, type AuditSummary } from '../../functions/trail-audit/handler';
 import { buildTrailFiles, lambdaContext, putTrailFiles, scheduledEvent, writeDigestChain, type Digest, type TrailFile } from '../../standins';
 import { useStandIns } from '../helpers/standins';

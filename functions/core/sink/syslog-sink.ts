@@ -43,10 +43,6 @@ export interface SyslogSinkOptions extends Partial<SessionTimings> {
   random?: () => number;
 }
 
-/** @deprecated the TLS error of both sinks is SinkTlsError; kept for callers of the old name. */
-export const SyslogTlsError = SinkTlsError;
-export type SyslogTlsError = SinkTlsError;
-
 const describeError = (err: unknown): string => (err as NodeJS.ErrnoException).code ?? (err as Error).name ?? 'error';
 
 export class SyslogSink implements Sink {

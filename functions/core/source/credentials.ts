@@ -46,6 +46,3 @@ export function credentialsFor(aws: AwsAccess, region: string): CloudTrailCreden
 export function limiterKeyOf(aws: AwsAccess): string {
   return aws.roleArn ?? aws.accessKeyId ?? 'function-role';
 }
-
-/** @deprecated the old name of limiterKeyOf, for code another branch is rewriting (scripts/bench). */
-export const accountKeyOf = limiterKeyOf;

@@ -8,7 +8,7 @@ import { createServer as createTlsServer } from 'node:tls';
 import type { SyslogTarget } from '../../../functions/core/connector';
 import { SinkUnavailableError } from '../../../functions/core/sink/errors';
 import { buildRecord, type OutgoingRecord } from '../../../functions/core/sink/records';
-import { SyslogSink, SyslogTlsError, type SyslogSinkOptions } from '../../../functions/core/sink/syslog-sink';
+import { SyslogSink, type SyslogSinkOptions } from '../../../functions/core/sink/syslog-sink';
 import { SinkTlsError } from '../../../functions/core/sink/tls-errors';
 import { Deadline, DeadlineReachedError } from '../../../functions/core/deadline';
 import { loadRecords, testCerts, type CloudTrailRecord } from '../../../standins';
@@ -163,7 +163,7 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
   it('refuses to write without the client certificate DNIF asks for: an auth rejection, nothing counted as sent', async () => {
     const sink = sinkFor(rx, {}, { cert: undefined, key: undefined });
     const err = await sink.send(records(5), deadline()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SyslogTlsError);
+    expect(err).toBeInstanceOf(SinkTlsError);
     expect(err).toMatchObject({ isAuthError: true, attempts: 1, message: expect.stringContaining('dnif.syslog.cert/key') });
     expect(rx.messages).toHaveLength(0);
     expect(sink.counters.confirmations).toBe(0);
@@ -173,8 +173,8 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
   it("does not trust DNIF's certificate without the right CA", async () => {
     const sink = sinkFor(rx, {}, { ca: testCerts.untrusted().cert });
     const err = await sink.send(records(1), deadline()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SyslogTlsError);
-    expect((err as SyslogTlsError).message).toMatch(/not trusted \(.+\): give DNIF's CA as dnif.syslog.ca/);
+    expect(err).toBeInstanceOf(SinkTlsError);
+    expect((err as SinkTlsError).message).toMatch(/not trusted \(.+\): give DNIF's CA as dnif.syslog.ca/);
     expect(rx.connections).toHaveLength(0);
   });
 
@@ -182,7 +182,7 @@ describe('syslog sink, over TLS with a client certificate (DNIF default)', () =>
     const key = '-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----\n';
     const sink = sinkFor(rx, {}, { key });
     const err = await sink.send(records(1), deadline()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SyslogTlsError);
+    expect(err).toBeInstanceOf(SinkTlsError);
     expect(err).toMatchObject({ isAuthError: false, message: expect.stringContaining('could not be used') });
     expect((err as Error).message).not.toContain('bm90IGEga2V5');
   });

@@ -12,9 +12,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ObjectLedger } from '../../../../functions/core/checkpoint/object-ledger';
 import { parseConnector } from '../../../../functions/core/connector';
 import { createSink } from '../../../../functions/core/sink/create-sink';
-import { forwardObject } from '../../../../functions/core/source/trail-files/forward-object';
+import { forwardObject } from '../../../../functions/core/delivery/trail-files/forward-object';
 import { credentialsFor } from '../../../../functions/core/source/credentials';
-import { Deadline } from '../../../../functions/core/time';
+import { Deadline } from '../../../../functions/core/deadline';
 
 async function main(): Promise<void> {
   const connector = parseConnector(process.env.CONNECTOR_JSON ?? '');

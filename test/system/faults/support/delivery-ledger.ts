@@ -7,7 +7,7 @@
  * right after the 2xx (allowed: at most one batch per injected fault), or the 2xx lost (a
  * send aborted at the deadline after DNIF had stored the batch).
  */
-import { seenKey } from '../../../../functions/core/checkpoint/checkpoint-store';
+import { seenKey } from '../../../../functions/core/checkpoint/region-ledger';
 import type { OutgoingRecord } from '../../../../functions/core/sink/records';
 import type { DeliveryReport, ReceivedBatches, SourceTruth } from './events';
 

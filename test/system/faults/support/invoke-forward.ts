@@ -1,7 +1,7 @@
 /**
  * Invoke strategy 1: `forward()` (functions/forwarder/forward.ts) composed as the handler
  * composes it (the real CloudTrailSource over the SDK to the stand-in, the process-wide
- * limiter, the real HttpSink or SyslogSink, the real CheckpointStore on dynalite, a Deadline and
+ * limiter, the real HttpSink or SyslogSink, the real RegionLedger on dynalite, a Deadline and
  * a lease per run), with three things wrapped to inject faults and watch: the source (a
  * CloudTrail fault before a slice), the sink (a DNIF fault before a batch; the ledger; a kill
  * right after a batch's acknowledgement) and the DynamoDB client (faults/dynamodb.ts).

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { seenKey } from '../../../../../functions/core/checkpoint/checkpoint-store';
+import { seenKey } from '../../../../../functions/core/checkpoint/region-ledger';
 import type { CursorOracle } from '../cursor-oracle';
 import type { DeliveryLedger } from '../delivery-ledger';
 import type { LeaseTable } from '../lease-table';

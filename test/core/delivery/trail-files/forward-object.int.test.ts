@@ -2,9 +2,9 @@
  * forwardObject through the real SDK against the S3 stand-in (SigV4, KMS, faults), dynalite's
  * ledger and the DNIF receiver: once-only delivery, leases, crash and deadline resume, read errors.
  */
-import { forwardObject, type ObjectOutcome } from '../../../../functions/core/source/trail-files/forward-object';
+import { forwardObject, type ObjectOutcome } from '../../../../functions/core/delivery/trail-files/forward-object';
 import { ObjectLedger, type ObjectRef } from '../../../../functions/core/checkpoint/object-ledger';
-import { Deadline } from '../../../../functions/core/time';
+import { Deadline } from '../../../../functions/core/deadline';
 import { useStandIns } from '../../../helpers/standins';
 import { forwardDeps, putTrailFile, recordsFor, trailKey } from '../../../helpers/trail-files';
 

@@ -13,7 +13,7 @@ import { createSink } from '../../sink/create-sink';
 import type { Sink } from '../../sink/sink';
 import { Deadline } from '../../deadline';
 import type { ForwardObjectDeps } from './forward-object';
-import { s3ClientFor } from './s3-client';
+import { s3ClientFor } from '../../source/trail-files/s3-client';
 
 export interface InvocationInfo {
   /** Holds the objects' leases: the invocation's request id. */
@@ -34,16 +34,16 @@ export function invocationDeadline(context: Pick<Context, 'getRemainingTimeInMil
 }
 
 /** forwardObject's dependencies and the sink to close after the invocation. */
-export function forwardObjectDeps(doc: DynamoDBDocumentClient, settings: S3ForwarderConfig, connector: Connector, invocation: InvocationInfo, logger: Logger): { deps: ForwardObjectDeps; sink: Sink } {
+export function forwardObjectDeps(doc: DynamoDBDocumentClient, config: S3ForwarderConfig, connector: Connector, invocation: InvocationInfo, logger: Logger): { deps: ForwardObjectDeps; sink: Sink } {
   const sink = createSink(connector);
   return {
     sink,
     deps: {
       s3: s3ClientFor(connector),
-      ledger: new ObjectLedger(doc, settings.checkpointTable, connector.name),
+      ledger: new ObjectLedger(doc, config.checkpointTable, connector.name),
       sink,
       deadline: invocation.deadline,
-      limits: { maxEvents: settings.batchMaxEvents, maxBytes: settings.batchMaxBytes },
+      limits: { maxEvents: config.batchMaxEvents, maxBytes: config.batchMaxBytes },
       keep: compileFilters(connector.filters),
       connectorName: connector.name,
       flatten: connector.flatten,

@@ -1,5 +1,6 @@
 /**
- * The checkpoint, in the DynamoDB table of SPEC.md (partition key `pk`, TTL `expiresAt`):
+ * The region ledger: what the Event history forwarder keeps in the checkpoint table (SPEC.md:
+ * CHECKPOINT_TABLE, partition key `pk`, TTL `expiresAt`), beside the trail files' object-ledger.ts:
  *
  *   cursor#<connector>#<region>        { head, sweep }  epoch seconds, see forwarder/region-cursor.ts
  *                                      { deliveredThrough }  progress inside a settled slice
@@ -19,7 +20,8 @@ export const SEEN_BUCKET_SECONDS = 10;
 /** LookupEvents reaches 90 days back: nothing older can be read again, so nothing older is kept. */
 const RETENTION_SECONDS = 91 * 86400;
 
-export interface Cursor {
+/** The `cursor#` item: where a region's reading stands (its owner is forwarder/region-cursor.ts). */
+export interface StoredCursor {
   /** Everything before `head` has been read at least once. */
   head: number;
   /** Everything before `sweep` has been read after it could no longer change (EventTime + lateness). */
@@ -59,7 +61,8 @@ export class LeaseHeldError extends Error {
   }
 }
 
-export interface CheckpointUsage {
+/** The ledger's DynamoDB calls in this run: the summary's `checkpointUsage`. */
+export interface LedgerUsage {
   reads: number;
   writes: number;
   /** Capacity units DynamoDB reported (ReturnConsumedCapacity TOTAL). */
@@ -67,8 +70,8 @@ export interface CheckpointUsage {
   writeUnits: number;
 }
 
-export class CheckpointStore {
-  readonly usage: CheckpointUsage = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
+export class RegionLedger {
+  readonly usage: LedgerUsage = { reads: 0, writes: 0, readUnits: 0, writeUnits: 0 };
   // Buckets already loaded in this run, so each is read at most once.
   private readonly seenCache = new Map<string, Set<string>>();
 
@@ -91,7 +94,7 @@ export class CheckpointStore {
     this.usage.writeUnits += consumed?.CapacityUnits ?? 0;
   }
 
-  async getCursor(region: string): Promise<Cursor | undefined> {
+  async getCursor(region: string): Promise<StoredCursor | undefined> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: { pk: this.cursorPk(region) }, ConsistentRead: true, ReturnConsumedCapacity: 'TOTAL' }),
     );
@@ -111,7 +114,7 @@ export class CheckpointStore {
   }
 
   /** Never moves a cursor backwards, even if two writers raced past the lease. */
-  async saveCursor(region: string, cursor: Cursor): Promise<void> {
+  async saveCursor(region: string, cursor: StoredCursor): Promise<void> {
     try {
       const out = await this.doc.send(
         new PutCommand({
@@ -143,7 +146,7 @@ export class CheckpointStore {
    * another writer moved on stays where it is (the marker stays true of it, as that writer never
    * passes an undelivered event), and a missing cursor item is created at `cursor`.
    */
-  async saveDeliveredThrough(region: string, cursor: Cursor, through: EventPosition): Promise<void> {
+  async saveDeliveredThrough(region: string, cursor: StoredCursor, through: EventPosition): Promise<void> {
     const out = await this.doc.send(
       new UpdateCommand({
         TableName: this.table,

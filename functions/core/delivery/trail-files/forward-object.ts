@@ -15,9 +15,9 @@ import { buildRecord, type OutgoingRecord } from '../../sink/records';
 import type { Sink } from '../../sink/sink';
 import { DeadlineReachedError, type Deadline } from '../../deadline';
 import { backoffDelayMs, retry } from '../../retry';
-import { headEtag, ObjectReadError, openTrailObject, type ReadErrorCode } from './object-reader';
-import type { ScannedRecord, TopFields } from './records-scanner';
-import { parseTrailKey } from './trail-keys';
+import { headEtag, ObjectReadError, openTrailObject, type ReadErrorCode } from '../../source/trail-files/object-reader';
+import type { ScannedRecord, TopFields } from '../../source/trail-files/records-scanner';
+import { parseTrailKey } from '../../source/trail-files/trail-keys';
 
 export interface ForwardObjectDeps {
   s3: S3Client;
