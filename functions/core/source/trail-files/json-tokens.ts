@@ -3,6 +3,9 @@
  * at a time as they may span chunks; escapes; and the error a record that is not JSON gets.
  */
 
+/** The bytes of JSON's structure. */
+export const BYTES = { QUOTE: 0x22, BACKSLASH: 0x5c, OPEN_BRACE: 0x7b, CLOSE_BRACE: 0x7d, OPEN_BRACKET: 0x5b, CLOSE_BRACKET: 0x5d, COMMA: 0x2c, COLON: 0x3a } as const;
+
 /** The record is not valid JSON: `problem` says what, `at` is the byte offset in the stream. */
 export class RecordSyntaxError extends Error {
   constructor(
@@ -18,6 +21,34 @@ export const isDigit = (b: number): boolean => b >= 0x30 && b <= 0x39;
 export const isHex = (b: number): boolean => isDigit(b) || (b >= 0x41 && b <= 0x46) || (b >= 0x61 && b <= 0x66);
 /** What may follow a backslash in a JSON string: " \\ / b f n r t u. */
 export const ESCAPABLE: ReadonlySet<number> = new Set([0x22, 0x5c, 0x2f, 0x62, 0x66, 0x6e, 0x72, 0x74, 0x75]);
+
+/** `true`, `false` or `null`, checked a byte at a time. */
+export class JsonLiteral {
+  private expected = '';
+  private at = 0;
+
+  get reading(): boolean {
+    return this.expected !== '';
+  }
+
+  /** Starts at its first byte, `t`, `f` or `n`. */
+  start(b: number): void {
+    this.expected = b === 0x74 ? 'true' : b === 0x66 ? 'false' : 'null';
+    this.at = 1;
+  }
+
+  stop(): void {
+    this.expected = '';
+  }
+
+  /** Takes the next byte; false once the literal is complete. */
+  step(b: number, at: number): boolean {
+    if (b !== this.expected.charCodeAt(this.at)) throw new RecordSyntaxError(`not a JSON literal (expected "${this.expected}")`, at);
+    if (++this.at < this.expected.length) return true;
+    this.expected = '';
+    return false;
+  }
+}
 
 const enum NumberState {
   None,

@@ -1,29 +1,18 @@
 /**
- * Reads one record of a trail file as its bytes go by: checks that it is valid JSON (the full
- * grammar: structure, literals, numbers, escapes) and notes where its top-level keys and values
- * are, so the few fields the forwarder needs are taken without JSON.parse building the whole
- * record (bench: parsing each record was a fifth of the S3 forwarder's CPU, and its garbage more).
- *
- * Bytes inside strings are passed over with Buffer.indexOf (native) for quotes and backslashes;
- * the JS loop sees only the bytes between strings. Two checks are left to the end, on the text:
- * raw control characters inside strings (one regex), and anything unusual (escaped keys, line
- * breaks between tokens, a non-scalar `readOnly`), for which `fields` is undefined and the caller
- * parses the text: JSON.parse then decides, and names the fault.
+ * Reads one record of a trail file as its bytes go by: checks it against the whole JSON grammar
+ * and notes where its top-level keys and values are, so records.ts and the filters get their
+ * fields without JSON.parse building the record (parsing was a fifth of the S3 forwarder's CPU).
+ * String content is passed over with Buffer.indexOf; the JS loop sees only bytes between strings.
+ * Left to the end, on the text (record-fields.ts): raw control characters in strings, and records
+ * that are not plain (escaped keys, line breaks between tokens), which the caller parses instead.
  */
-import { ESCAPABLE, isDigit, isHex, JsonNumber, RecordSyntaxError } from './json-tokens';
+import { BYTES, ESCAPABLE, isDigit, isHex, JsonLiteral, JsonNumber, RecordSyntaxError } from './json-tokens';
 import { PairKind, scannedRecord, type ScannedRecord } from './record-fields';
 
-export { RecordSyntaxError } from './json-tokens';
 export type { ScannedRecord, TopFields } from './record-fields';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
+// Local copies: an imported binding is a property load in CommonJS output, in the hottest loop.
+const { QUOTE, BACKSLASH, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA, COLON } = BYTES;
 const SPACE = 0x20;
 const MINUS = 0x2d;
 
@@ -38,7 +27,8 @@ const enum Expect {
 
 const OBJECT = 1;
 const ARRAY = 2;
-const LITERALS = { t: 'true', f: 'false', n: 'null' } as const;
+const doubled = <T extends Uint8Array | Int32Array>(from: T, to: T): T => (to.set(from), to);
+
 export class RecordReader {
   private containers = new Uint8Array(64);
   private depth = 0;
@@ -47,10 +37,9 @@ export class RecordReader {
   private stringIsKey = false;
   private escapePending = false;
   private hexLeft = 0;
-  private literal = '';
-  private literalAt = 0;
+  private readonly literal = new JsonLiteral();
   private readonly num = new JsonNumber();
-  /** A literal or a number is part way (`literal` non-empty, or `num` reading). */
+  /** A literal or a number is part way (`literal` or `num` is reading). */
   private inToken = false;
   /** Stream offset of the record's first byte: field positions are kept relative to it. */
   private base = 0;
@@ -78,20 +67,21 @@ export class RecordReader {
     return scannedRecord(bytes, this.pairs, this.pairCount, this.unusual);
   }
 
-  /** Starts a record whose `{` is at stream offset `at`. */
-  begin(at: number): void {
-    this.depth = 1;
-    this.containers[1] = OBJECT;
-    this.expect = Expect.KeyOrEnd;
+  /** Starts a value at stream offset `at`: a record's `{`, or the file's other values' `[` or `"`. */
+  begin(at: number, opening: number = OPEN_BRACE): void {
+    this.depth = opening === QUOTE ? 0 : 1;
+    this.containers[1] = opening === OPEN_BRACKET ? ARRAY : OBJECT;
+    this.expect = opening === OPEN_BRACKET ? Expect.ValueOrEnd : Expect.KeyOrEnd;
     this.inString = this.escapePending = false;
     this.hexLeft = 0;
-    this.literal = '';
+    this.literal.stop();
     this.num.stop();
     this.inToken = false;
     this.base = at;
     this.pairCount = 0;
     this.unusual = false;
     this.done = false;
+    if (opening === QUOTE) this.openString(false, at + 1);
   }
 
   /**
@@ -104,18 +94,13 @@ export class RecordReader {
     while (i < n) {
       if (this.inString) {
         i = this.string(chunk, i, chunkAt);
+        if (this.done) return i;
         continue;
       }
       const b = chunk[i];
       if (this.inToken) {
-        if (this.literal !== '') {
-          if (b !== this.literal.charCodeAt(this.literalAt)) throw this.fault(`not a JSON literal (expected "${this.literal}")`, chunkAt + i);
-          i++;
-          if (++this.literalAt === this.literal.length) {
-            this.literal = '';
-            this.inToken = false;
-            this.expect = Expect.CommaOrEnd;
-          }
+        if (this.literal.reading) {
+          if (!this.literal.step(b, chunkAt + i++)) this.endToken();
           continue;
         }
         if (this.num.step(b, chunkAt + i)) {
@@ -124,8 +109,7 @@ export class RecordReader {
         }
         // The number ended at this byte, which is read again as what follows it.
         this.num.stop();
-        this.inToken = false;
-        this.expect = Expect.CommaOrEnd;
+        this.endToken();
       }
       i++;
       if (b === SPACE) continue;
@@ -141,11 +125,11 @@ export class RecordReader {
           } else if (b === QUOTE) {
             this.openString(true, chunkAt + i);
           } else {
-            throw this.fault('expected a key in double quotes', chunkAt + i - 1);
+            throw new RecordSyntaxError('expected a key in double quotes', chunkAt + i - 1);
           }
           break;
         case Expect.Colon:
-          if (b !== COLON) throw this.fault('expected ":" after a key', chunkAt + i - 1);
+          if (b !== COLON) throw new RecordSyntaxError('expected ":" after a key', chunkAt + i - 1);
           this.expect = Expect.Value;
           break;
         case Expect.ValueOrEnd:
@@ -161,10 +145,10 @@ export class RecordReader {
             this.expect = this.containers[this.depth] === OBJECT ? Expect.Key : Expect.Value;
           } else if (b === CLOSE_BRACE || b === CLOSE_BRACKET) {
             const kind = b === CLOSE_BRACE ? OBJECT : ARRAY;
-            if (this.containers[this.depth] !== kind) throw this.fault(`unexpected "${String.fromCharCode(b)}"`, chunkAt + i - 1);
+            if (this.containers[this.depth] !== kind) throw new RecordSyntaxError(`unexpected "${String.fromCharCode(b)}"`, chunkAt + i - 1);
             if (this.close(kind)) return i;
           } else {
-            throw this.fault('expected "," or the end of an object or array', chunkAt + i - 1);
+            throw new RecordSyntaxError('expected "," or the end of an object or array', chunkAt + i - 1);
           }
           break;
       }
@@ -173,30 +157,29 @@ export class RecordReader {
   }
 
   private value(b: number, at: number): void {
-    const top = this.depth === 1;
     if (b === QUOTE) {
       this.openString(false, at + 1);
       return;
     }
-    if (top) this.pushPair(b === 0x74 ? PairKind.True : b === 0x66 ? PairKind.False : PairKind.Other, 0, 0);
+    if (this.depth === 1) this.pushPair(b === 0x74 ? PairKind.True : b === 0x66 ? PairKind.False : PairKind.Other, 0, 0);
     if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-      if (++this.depth >= this.containers.length) {
-        const grown = new Uint8Array(this.containers.length * 2);
-        grown.set(this.containers);
-        this.containers = grown;
-      }
+      if (++this.depth >= this.containers.length) this.containers = doubled(this.containers, new Uint8Array(this.containers.length * 2));
       this.containers[this.depth] = b === OPEN_BRACE ? OBJECT : ARRAY;
       this.expect = b === OPEN_BRACE ? Expect.KeyOrEnd : Expect.ValueOrEnd;
     } else if (b === 0x74 || b === 0x66 || b === 0x6e) {
-      this.literal = LITERALS[String.fromCharCode(b) as keyof typeof LITERALS];
-      this.literalAt = 1;
+      this.literal.start(b);
       this.inToken = true;
     } else if (b === MINUS || isDigit(b)) {
       this.num.start(b);
       this.inToken = true;
     } else {
-      throw this.fault('expected a JSON value', at);
+      throw new RecordSyntaxError('expected a JSON value', at);
     }
+  }
+
+  private endToken(): void {
+    this.inToken = false;
+    this.expect = Expect.CommaOrEnd;
   }
 
   private openString(isKey: boolean, contentAt: number): void {
@@ -213,15 +196,10 @@ export class RecordReader {
   private string(chunk: Buffer, i: number, chunkAt: number): number {
     const n = chunk.length;
     if (this.escapePending) {
-      if (!ESCAPABLE.has(chunk[i])) throw this.fault('an invalid escape in a string', chunkAt + i);
       this.escapePending = false;
-      if (chunk[i] === 0x75) this.hexLeft = 4;
-      i++;
-    }
-    while (this.hexLeft > 0 && i < n) {
-      if (!isHex(chunk[i])) throw this.fault('an invalid \\u escape in a string', chunkAt + i);
-      this.hexLeft--;
-      i++;
+      i = this.escape(chunk, i, chunkAt);
+    } else if (this.hexLeft > 0) {
+      i = this.hexDigits(chunk, i, chunkAt);
     }
     while (i < n) {
       const q = chunk.indexOf(QUOTE, i);
@@ -237,17 +215,7 @@ export class RecordReader {
           this.escapePending = true;
           return n;
         }
-        const e = chunk[bs + 1];
-        if (!ESCAPABLE.has(e)) throw this.fault('an invalid escape in a string', chunkAt + bs + 1);
-        i = bs + 2;
-        if (e === 0x75) {
-          this.hexLeft = 4;
-          while (this.hexLeft > 0 && i < n) {
-            if (!isHex(chunk[i])) throw this.fault('an invalid \\u escape in a string', chunkAt + i);
-            this.hexLeft--;
-            i++;
-          }
-        }
+        i = this.escape(chunk, bs + 1, chunkAt);
         continue;
       }
       if (q < 0) return n;
@@ -275,6 +243,21 @@ export class RecordReader {
     return n;
   }
 
+  /** The character after a backslash at `i` (and a \\u's four hex digits, as far as the chunk goes). */
+  private escape(chunk: Buffer, i: number, chunkAt: number): number {
+    if (!ESCAPABLE.has(chunk[i])) throw new RecordSyntaxError('an invalid escape in a string', chunkAt + i);
+    if (chunk[i] !== 0x75) return i + 1;
+    this.hexLeft = 4;
+    return this.hexDigits(chunk, i + 1, chunkAt);
+  }
+
+  private hexDigits(chunk: Buffer, i: number, chunkAt: number): number {
+    for (; this.hexLeft > 0 && i < chunk.length; this.hexLeft--, i++) {
+      if (!isHex(chunk[i])) throw new RecordSyntaxError('an invalid \\u escape in a string', chunkAt + i);
+    }
+    return i;
+  }
+
   private closeString(quoteAt: number): void {
     this.inString = false;
     if (this.stringIsKey) {
@@ -286,16 +269,14 @@ export class RecordReader {
       return;
     }
     this.expect = Expect.CommaOrEnd;
+    // A string that was the whole value (the file's other top-level values) ends it.
+    if (this.depth === 0) this.done = true;
     if (this.depth === 1) this.pushPair(this.stringEscaped ? PairKind.EscapedString : PairKind.String, this.valueStart, quoteAt - this.base);
   }
 
   private pushPair(kind: number, valueStart: number, valueEnd: number): void {
     let at = this.pairCount * 5;
-    if (at + 5 > this.pairs.length) {
-      const grown = new Int32Array(this.pairs.length * 2);
-      grown.set(this.pairs);
-      this.pairs = grown;
-    }
+    if (at + 5 > this.pairs.length) this.pairs = doubled(this.pairs, new Int32Array(this.pairs.length * 2));
     const p = this.pairs;
     p[at++] = this.keyStart;
     p[at++] = this.keyEnd;
@@ -307,16 +288,12 @@ export class RecordReader {
 
   /** Ends the innermost container; true when that was the record itself. */
   private close(kind: number): boolean {
-    if (this.containers[this.depth] !== kind) throw this.fault('mismatched brackets', this.base);
+    if (this.containers[this.depth] !== kind) throw new RecordSyntaxError('mismatched brackets', this.base);
     if (--this.depth === 0) {
       this.done = true;
       return true;
     }
     this.expect = Expect.CommaOrEnd;
     return false;
-  }
-
-  private fault(problem: string, at: number): RecordSyntaxError {
-    return new RecordSyntaxError(problem, at);
   }
 }

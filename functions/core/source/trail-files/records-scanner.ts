@@ -9,7 +9,8 @@
  * what CloudTrail wrote. UTF-8 never puts a byte below 0x80 inside a multi-byte character, so
  * scanning bytes is safe.
  */
-import { RecordReader, RecordSyntaxError, type ScannedRecord } from './record-reader';
+import { BYTES, RecordSyntaxError } from './json-tokens';
+import { RecordReader, type ScannedRecord } from './record-reader';
 
 export type { ScannedRecord, TopFields } from './record-reader';
 
@@ -21,15 +22,8 @@ export class TrailJsonError extends Error {
   }
 }
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const COMMA = 0x2c;
-const COLON = 0x3a;
 
+const { QUOTE, OPEN_BRACE, CLOSE_BRACE, OPEN_BRACKET, CLOSE_BRACKET, COMMA, COLON } = BYTES;
 const isSpace = (b: number): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
 const enum State {
@@ -53,20 +47,17 @@ export const MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 export class RecordsScanner {
   private state = State.Start;
-  private depth = 0;
-  private inString = false;
-  private escaped = false;
   private parts: Buffer[] = [];
   private partBytes = 0;
   private keyText = '';
   private sawRecords = false;
   /** Bytes seen so far, for error messages. */
   private offset = 0;
-  private backslashChunk: Buffer | undefined;
   private readonly reader = new RecordReader();
+  /** Checks and passes over the values of the file's other top-level keys. */
+  private readonly skipper = new RecordReader();
   /** Records completed so far, to name the one at fault. */
   private records = 0;
-  private nextBackslash = -1;
 
   /** Feeds the next chunk; returns every record completed in it. */
   push(chunk: Buffer): ScannedRecord[] {
@@ -76,6 +67,7 @@ export class RecordsScanner {
     let recordStart = -1;
     if (this.state === State.Record) recordStart = 0;
     this.reader.newChunk();
+    this.skipper.newChunk();
     while (i < n) {
       switch (this.state) {
         case State.Record: {
@@ -94,15 +86,13 @@ export class RecordsScanner {
           continue;
         }
         case State.SkipValue: {
-          if (this.inString) {
-            i = this.skipString(chunk, i);
-            if (!this.inString && this.depth === 0 && this.state === State.SkipValue) this.state = State.TopKey;
-            continue;
+          try {
+            i = this.skipper.feed(chunk, i, this.offset);
+          } catch (err) {
+            if (err instanceof RecordSyntaxError) throw this.error(`a top-level value is not valid JSON: ${err.problem}`, err.at);
+            throw err;
           }
-          const b = chunk[i++];
-          if (b === QUOTE) this.inString = true;
-          else if (b === OPEN_BRACE || b === OPEN_BRACKET) this.depth++;
-          else if ((b === CLOSE_BRACE || b === CLOSE_BRACKET) && --this.depth === 0) this.state = State.TopKey;
+          if (this.skipper.done) this.state = State.TopKey;
           continue;
         }
         case State.Key: {
@@ -145,12 +135,8 @@ export class RecordsScanner {
             if (b !== OPEN_BRACKET) throw this.error('"Records" is not an array');
             this.sawRecords = true;
             this.state = State.Array;
-          } else if (b === OPEN_BRACE || b === OPEN_BRACKET) {
-            this.depth = 1;
-            this.state = State.SkipValue;
-          } else if (b === QUOTE) {
-            this.depth = 0;
-            this.inString = true;
+          } else if (b === OPEN_BRACE || b === OPEN_BRACKET || b === QUOTE) {
+            this.skipper.begin(this.offset + i - 1, b);
             this.state = State.SkipValue;
           } else {
             this.state = State.SkipPrimitive;
@@ -185,36 +171,6 @@ export class RecordsScanner {
   /** Call at the end of the stream: throws if the JSON stopped part way. */
   end(): void {
     if (this.state !== State.Done) throw this.error('the JSON ends part way (truncated file?)');
-  }
-
-  /** Moves past string content from `i`; leaves `inString` false after the closing quote. */
-  private skipString(chunk: Buffer, i: number): number {
-    const n = chunk.length;
-    if (this.escaped) {
-      this.escaped = false;
-      i++;
-    }
-    while (i < n) {
-      const q = chunk.indexOf(QUOTE, i);
-      // The next backslash is looked up once and reused until passed: scanning stays linear.
-      if (this.backslashChunk !== chunk || (this.nextBackslash >= 0 && this.nextBackslash < i)) {
-        this.backslashChunk = chunk;
-        this.nextBackslash = chunk.indexOf(BACKSLASH, i);
-      }
-      const bs = this.nextBackslash;
-      if (bs >= 0 && (q < 0 || bs < q)) {
-        if (bs + 1 >= n) {
-          this.escaped = true;
-          return n;
-        }
-        i = bs + 2;
-        continue;
-      }
-      if (q < 0) return n;
-      this.inString = false;
-      return q + 1;
-    }
-    return n;
   }
 
   private keepPart(part: Buffer): void {

@@ -40,6 +40,8 @@ describe('RecordsScanner', () => {
     expect(() => scan('{"Records":{}}', 4)).toThrow(/"Records" is not an array/);
     expect(() => scan('{"Records":[1]}', 4)).toThrow(/not an object/);
     expect(() => scan('{"Records":[]} x', 4)).toThrow(TrailJsonError);
+    // The file's other top-level values are checked on the way past too.
+    for (const other of ['[1,]', '{"a" 1}', '"\\q"']) expect(() => scan(`{"x":${other},"Records":[]}`, 3)).toThrow(/a top-level value is not valid JSON/);
   });
 
   it('takes the top-level fields the forwarder reads from each plain record, as JSON.parse would give them', () => {
