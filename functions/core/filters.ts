@@ -41,7 +41,7 @@ function ruleMatcher(rule: FilterRule): Matcher {
     (rule.readOnly === undefined || (event.readOnly === 'true') === rule.readOnly);
 }
 
-/** Returns `keep(event)`: true to deliver, false to drop as filtered. */
+/** Returns `passesFilters(event)`: true to deliver, false to drop as filtered. */
 export function compileFilters(filters: Filters): (event: SourceEvent) => boolean {
   const include = (filters.include ?? []).map(ruleMatcher);
   const exclude = (filters.exclude ?? []).map(ruleMatcher);

@@ -97,7 +97,7 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
     return { ...summary, skipped: 'another run of this connector holds the lease', durationMs: Date.now() - startedAt };
   }
 
-  const keep = compileFilters(connector.filters);
+  const passesFilters = compileFilters(connector.filters);
   const sourceFor =
     options.sourceFor ??
     ((region: string) =>
@@ -123,7 +123,7 @@ export async function forward(options: ForwardRunInputs): Promise<ForwarderSumma
               sink: options.sink,
               deadline: options.deadline,
               config,
-              keep,
+              passesFilters,
               flatten: connector.flatten,
               logger: options.logger,
               now: options.now,

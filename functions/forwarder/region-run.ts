@@ -44,7 +44,7 @@ export interface RegionRunDeps {
   deadline: Deadline;
   config: RegionRunConfig;
   /** true: deliver; false: drop by the connector's filters (counted, remembered as handled). */
-  keep: (event: SourceEvent) => boolean;
+  passesFilters: (event: SourceEvent) => boolean;
   flatten: boolean;
   logger: Logger;
   now?: () => number;
@@ -253,7 +253,7 @@ async function deliverSlice(deps: RegionRunDeps, slice: Slice, events: SourceEve
   for (const event of events) {
     if ((progress.handledThrough && isAtOrBefore(event, progress.handledThrough)) || seen.has(seenKey(event.eventId))) {
       summary.duplicatesSkipped += 1;
-    } else if (!deps.keep(event)) {
+    } else if (!deps.passesFilters(event)) {
       filtered.push(event);
     } else {
       const record = buildRecord(event, {

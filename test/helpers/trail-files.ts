@@ -44,7 +44,7 @@ export function forwardDeps(s: StandIns, connectorName: string, overrides: Parti
     sink: createSink(connector),
     deadline: new Deadline(Date.now() + 60_000, 0),
     limits: { maxEvents: 10, maxBytes: 1_000_000 },
-    keep: () => true,
+    passesFilters: () => true,
     connectorName,
     flatten: false,
     owner: 'invocation-1',

@@ -44,7 +44,7 @@ export function forwardObjectDeps(doc: DynamoDBDocumentClient, config: S3Forward
       sink,
       deadline: invocation.deadline,
       limits: { maxEvents: config.batchMaxEvents, maxBytes: config.batchMaxBytes },
-      keep: compileFilters(connector.filters),
+      passesFilters: compileFilters(connector.filters),
       connectorName: connector.name,
       flatten: connector.flatten,
       owner: invocation.owner,

@@ -26,7 +26,7 @@ export interface ForwardObjectDeps {
   deadline: Deadline;
   limits: BatchLimits;
   /** true: deliver; false: drop by the connector's filters (counted, handled). */
-  keep: (event: SourceEvent) => boolean;
+  passesFilters: (event: SourceEvent) => boolean;
   connectorName: string;
   flatten: boolean;
   /** Who holds the object's lease (the invocation's request id) and until when (epoch ms). */
@@ -172,7 +172,7 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
     if (position % DEADLINE_CHECK_EVERY === 0 && deps.deadline.reached) throw new DeadlineReachedError(`reading s3://${ref.bucket}/${ref.key}`);
     if (position < startAt) continue;
     const event = toSourceEvent(scanned, ref, position);
-    if (!deps.keep(event)) {
+    if (!deps.passesFilters(event)) {
       counts.filtered += 1;
       continue;
     }

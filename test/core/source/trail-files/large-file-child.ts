@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     ledger: new ObjectLedger(doc, process.env.CHECKPOINT_TABLE ?? '', connector.name),
     sink: createSink(connector),
     limits: { maxEvents: 500, maxBytes: 1_000_000 },
-    keep: () => true,
+    passesFilters: () => true,
     connectorName: connector.name,
     flatten: false,
     logger: new Logger({ serviceName: 'large-file', logLevel: 'WARN' }),
