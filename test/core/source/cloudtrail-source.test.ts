@@ -50,6 +50,9 @@ describe('CloudTrailSource pacing', () => {
     expect(result.pages).toBe(5);
     // Slots taken before the SDK would have let request 2 leave 450 ms late and request 3 on time: 3 in a second.
     expect(maxInAnyWindow(departures)).toBeLessThanOrEqual(2);
-    for (let i = 1; i < departures.length; i++) expect(departures[i] - departures[i - 1]).toBeGreaterThanOrEqual(510 - 1);
+    // Spaced by the API's own 500 ms: the limiter's 10 ms margin above it is for the last hop's
+    // jitter (signing between slot and wire, longer on a loaded machine: 501 ms seen in a full
+    // run). A slot taken before the stall would leave ~60 ms between requests 2 and 3.
+    for (let i = 1; i < departures.length; i++) expect(departures[i] - departures[i - 1]).toBeGreaterThanOrEqual(500);
   });
 });
