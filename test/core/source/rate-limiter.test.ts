@@ -38,10 +38,19 @@ describe('RateLimiter', () => {
   });
 
   it('keeps the spacing between several callers waiting on one limiter', async () => {
-    const limiter = new RateLimiter(2, 25);
+    // The slot each caller took, read back from the limiter (next free slot − 525 ms) on a clock
+    // held still for the reading: Date.now() in the callback would add the event loop's jitter.
+    let heldAt: number | undefined;
+    const limiter = new RateLimiter(2, 25, () => heldAt ?? Date.now());
     const taken: number[] = [];
+    const slotJustTaken = () => {
+      heldAt = Date.now();
+      const slot = heldAt + limiter.waitMs() - 525;
+      heldAt = undefined;
+      return slot;
+    };
     setTimeout(() => block(120), 300);
-    await Promise.all(Array.from({ length: 4 }, () => limiter.acquire().then(() => taken.push(Date.now()))));
+    await Promise.all(Array.from({ length: 4 }, () => limiter.acquire().then(() => taken.push(slotJustTaken()))));
     taken.sort((a, b) => a - b);
     for (let i = 1; i < taken.length; i++) expect(taken[i] - taken[i - 1]).toBeGreaterThanOrEqual(525 - 1);
   });
