@@ -39,8 +39,6 @@ export class RecordReader {
   private hexLeft = 0;
   private readonly literal = new JsonLiteral();
   private readonly num = new JsonNumber();
-  /** A literal or a number is part way (`literal` or `num` is reading). */
-  private inToken = false;
   /** Stream offset of the record's first byte: field positions are kept relative to it. */
   private base = 0;
   /** [keyStart, keyEnd, kind, valueStart, valueEnd] per top-level pair, relative to `base`. */
@@ -76,7 +74,6 @@ export class RecordReader {
     this.hexLeft = 0;
     this.literal.stop();
     this.num.stop();
-    this.inToken = false;
     this.base = at;
     this.pairCount = 0;
     this.unusual = false;
@@ -98,9 +95,9 @@ export class RecordReader {
         continue;
       }
       const b = chunk[i];
-      if (this.inToken) {
+      if (this.literal.reading || this.num.reading) {
         if (this.literal.reading) {
-          if (!this.literal.step(b, chunkAt + i++)) this.endToken();
+          if (!this.literal.step(b, chunkAt + i++)) this.expect = Expect.CommaOrEnd;
           continue;
         }
         if (this.num.step(b, chunkAt + i)) {
@@ -109,7 +106,7 @@ export class RecordReader {
         }
         // The number ended at this byte, which is read again as what follows it.
         this.num.stop();
-        this.endToken();
+        this.expect = Expect.CommaOrEnd;
       }
       i++;
       if (b === SPACE) continue;
@@ -168,18 +165,11 @@ export class RecordReader {
       this.expect = b === OPEN_BRACE ? Expect.KeyOrEnd : Expect.ValueOrEnd;
     } else if (b === 0x74 || b === 0x66 || b === 0x6e) {
       this.literal.start(b);
-      this.inToken = true;
     } else if (b === MINUS || isDigit(b)) {
       this.num.start(b);
-      this.inToken = true;
     } else {
       throw new RecordSyntaxError('expected a JSON value', at);
     }
-  }
-
-  private endToken(): void {
-    this.inToken = false;
-    this.expect = Expect.CommaOrEnd;
   }
 
   private openString(isKey: boolean, contentAt: number): void {
