@@ -12,7 +12,7 @@ import type { HttpTarget } from '../connector';
 import { Deadline, DeadlineReachedError } from '../deadline';
 import { backoffDelayMs, retry } from '../retry';
 import { authHeaders } from './auth';
-import { postOnce, RequestNotSentError, type HttpAnswer } from './http-post';
+import { postOnce, type HttpAnswer } from './http-post';
 import { SinkRedirectedError, SinkRejectedError, SinkUnavailableError } from './errors';
 import { isServerCertCode } from '../errors/tls';
 import { SinkTlsError } from './tls-errors';
@@ -199,6 +199,5 @@ export function describeNetworkError(err: unknown): string {
 export function networkErrorCode(err: unknown): string | undefined {
   const e = err as { name?: string; code?: unknown; cause?: { code?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'ETIMEDOUT_REQUEST';
-  if (err instanceof RequestNotSentError) return undefined;
   return typeof e.code === 'string' ? e.code : e.cause?.code;
 }
