@@ -136,8 +136,6 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
   let chunkBytes = 1;
   let forwardedAt = new Date().toISOString();
   let index = 0;
-  let lastHandled = startAt;
-
   let completed = false;
   /** `final`: the stream has ended, so the last batch's write marks the whole file done (one write, not two). */
   const flush = async (final = false) => {
@@ -148,15 +146,15 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
     chunkBytes = 1;
     try {
       await deliverBatches(batch, { sink: deps.sink, limits: deps.limits, deadline: deps.deadline, what: `s3://${ref.bucket}/${ref.key}`, onDelivered: async (sent) => {
-        lastHandled = (sent[sent.length - 1].position ?? 0) + 1;
         if (final && sent[sent.length - 1] === lastOfFile) {
           await deps.ledger.complete(ref, deps.owner, index, counts.forwarded + tally.forwarded + sent.length);
           completed = true;
-          lastHandled = index;
+          onHandled(index);
         } else {
-          await deps.ledger.progress(ref, deps.owner, lastHandled);
+          const through = (sent[sent.length - 1].position ?? 0) + 1;
+          await deps.ledger.progress(ref, deps.owner, through);
+          onHandled(through);
         }
-        onHandled(lastHandled);
       } }, tally);
     } finally {
       counts.forwarded += tally.forwarded;
