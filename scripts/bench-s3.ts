@@ -60,6 +60,8 @@ function eventsFor(s: StandIns, bucket: string, files: TrailFile[], keyOf: (f: T
 
 interface Variant {
   name: string;
+  /** Its key in results.json. */
+  key: string;
   files: TrailFile[];
   keyOf: (f: TrailFile) => string;
   /** The same files on disk, for the floor. */
@@ -129,12 +131,11 @@ async function main(): Promise<void> {
   const results: Record<string, unknown> = { files: files.length, recordsPerFile: RECORDS_PER_FILE, machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version } };
   try {
     const variants: Variant[] = [
-      { name: 'gzip', files, keyOf: (f) => f.key, paths: files.map((f) => onDisk(f, false)) },
-      { name: 'json', files, keyOf: plainKey, paths: files.map((f) => onDisk(f, true)) },
-      { name: `gzip, ${BIG_RECORDS_PER_FILE.toLocaleString('en-US')} records a file`, files: bigFiles, keyOf: (f) => f.key, paths: bigFiles.map((f) => onDisk(f, false)) },
+      { name: 'gzip', key: 'gzip', files, keyOf: (f) => f.key, paths: files.map((f) => onDisk(f, false)) },
+      { name: 'json', key: 'json', files, keyOf: plainKey, paths: files.map((f) => onDisk(f, true)) },
+      { name: `gzip, ${BIG_RECORDS_PER_FILE.toLocaleString('en-US')} records a file`, key: 'gzipLargeFiles', files: bigFiles, keyOf: (f) => f.key, paths: bigFiles.map((f) => onDisk(f, false)) },
     ];
-    const keys = ['gzip', 'json', 'gzipLargeFiles'];
-    for (const [i, variant] of variants.entries()) results[keys[i]] = await measure(s, env, bucket, variant, warmFiles);
+    for (const variant of variants) results[variant.key] = await measure(s, env, bucket, variant, warmFiles);
     const scale: { consumers: number; eventsPerSecond: number; coresBusy: number; standInsCoreShare: number; standInsStall: { p99Ms: number; maxMs: number } }[] = [];
     for (const n of CONSUMERS) {
       const workers = await Promise.all(Array.from({ length: n }, () => Worker.start(env)));

@@ -32,7 +32,15 @@ async function run(req: Request): Promise<{ cpuMs: number; systemMs?: number; wa
   const cpu = process.cpuUsage();
   const start = Date.now();
   let failures = 0;
-  for (const event of req.events) { const c0 = process.cpuUsage(); failures += (await handler(event, context())).batchItemFailures.length; const u = process.cpuUsage(c0); if (process.env.BENCH_S3_PER_CALL) process.stderr.write(`call ${((u.user + u.system) / 1000).toFixed(0)} ms (user ${(u.user / 1000).toFixed(0)}, system ${(u.system / 1000).toFixed(0)})\n`); }
+  for (const event of req.events) {
+    const before = process.cpuUsage();
+    failures += (await handler(event, context())).batchItemFailures.length;
+    // BENCH_S3_PER_CALL: each invocation's CPU, to see a cold first call or a GC outlier.
+    if (process.env.BENCH_S3_PER_CALL) {
+      const u = process.cpuUsage(before);
+      process.stderr.write(`call ${((u.user + u.system) / 1000).toFixed(0)} ms (user ${(u.user / 1000).toFixed(0)}, system ${(u.system / 1000).toFixed(0)})\n`);
+    }
+  }
   const used = process.cpuUsage(cpu);
   return { cpuMs: (used.user + used.system) / 1000, systemMs: used.system / 1000, wallMs: Date.now() - start, events: 0, failures };
 }
