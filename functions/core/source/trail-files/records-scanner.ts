@@ -71,12 +71,7 @@ export class RecordsScanner {
     while (i < n) {
       switch (this.state) {
         case State.Record: {
-          try {
-            i = this.reader.feed(chunk, i, this.offset);
-          } catch (err) {
-            if (err instanceof RecordSyntaxError) throw this.error(`record ${this.records} is not valid JSON: ${err.problem}`, err.at);
-            throw err;
-          }
+          i = this.feed(this.reader, chunk, i);
           if (this.reader.done) {
             out.push(this.finishRecord(chunk, recordStart, i));
             recordStart = -1;
@@ -86,12 +81,7 @@ export class RecordsScanner {
           continue;
         }
         case State.SkipValue: {
-          try {
-            i = this.skipper.feed(chunk, i, this.offset);
-          } catch (err) {
-            if (err instanceof RecordSyntaxError) throw this.error(`a top-level value is not valid JSON: ${err.problem}`, err.at);
-            throw err;
-          }
+          i = this.feed(this.skipper, chunk, i);
           if (this.skipper.done) this.state = State.TopKey;
           continue;
         }
@@ -171,6 +161,17 @@ export class RecordsScanner {
   /** Call at the end of the stream: throws if the JSON stopped part way. */
   end(): void {
     if (this.state !== State.Done) throw this.error('the JSON ends part way (truncated file?)');
+  }
+
+  /** Feeds a reader, its syntax errors told as the file's, naming the record or value at fault. */
+  private feed(reader: RecordReader, chunk: Buffer, i: number): number {
+    try {
+      return reader.feed(chunk, i, this.offset);
+    } catch (err) {
+      if (!(err instanceof RecordSyntaxError)) throw err;
+      const what = reader === this.reader ? `record ${this.records}` : 'a top-level value';
+      throw this.error(`${what} is not valid JSON: ${err.problem}`, err.at);
+    }
   }
 
   private keepPart(part: Buffer): void {
