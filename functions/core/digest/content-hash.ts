@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createStreamingGunzip } from '../gunzip';
 
 export interface ContentHash {
   sha256Hex: string;
@@ -63,7 +63,7 @@ export async function hashUncompressed(body: AsyncIterable<Uint8Array>, options:
     },
   });
   if (isGzip(head)) {
-    const gunzip = createGunzip();
+    const gunzip = createStreamingGunzip();
     try {
       await pipeline(replay, gunzip, sink);
     } catch (err) {
