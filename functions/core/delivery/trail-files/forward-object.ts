@@ -16,7 +16,8 @@ import type { Sink } from '../../sink/sink';
 import { DeadlineReachedError, type Deadline } from '../../deadline';
 import { backoffDelayMs, retry } from '../../retry';
 import { headEtag, ObjectReadError, openTrailObject, type ReadErrorCode } from '../../source/trail-files/object-reader';
-import type { ScannedRecord, TopFields } from '../../source/trail-files/records-scanner';
+import { topFieldsOf } from '../../source/trail-files/record-fields';
+import type { ScannedRecord } from '../../source/trail-files/records-scanner';
 import { parseTrailKey } from '../../source/trail-files/trail-keys';
 
 export interface ForwardObjectDeps {
@@ -213,7 +214,7 @@ function toSourceEvent(scanned: ScannedRecord, ref: ObjectRef, position: number)
     } catch (err) {
       throw new ObjectReadError('CorruptJson', `s3://${ref.bucket}/${ref.key}: record ${position} is not JSON (${(err as Error).message})`);
     }
-    fields = fieldsOf(record);
+    fields = topFieldsOf(record);
   }
   const time = Date.parse(fields.eventTime ?? '');
   return {
@@ -226,20 +227,6 @@ function toSourceEvent(scanned: ScannedRecord, ref: ObjectRef, position: number)
     awsRegion: fields.awsRegion,
     cloudTrailEvent: scanned.text,
     ...(record ? { record } : { checked: { recipientAccountId: fields.recipientAccountId } }),
-  };
-}
-
-/** The same fields as RecordReader takes, from a parsed record. */
-function fieldsOf(record: Record<string, unknown>): TopFields {
-  const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  return {
-    eventID: s(record.eventID),
-    eventTime: s(record.eventTime),
-    eventName: s(record.eventName),
-    eventSource: s(record.eventSource),
-    awsRegion: s(record.awsRegion),
-    recipientAccountId: s(record.recipientAccountId),
-    readOnly: record.readOnly === undefined ? undefined : String(record.readOnly),
   };
 }
 

@@ -76,3 +76,17 @@ export function scannedRecord(bytes: Buffer, pairs: Int32Array, pairCount: numbe
   }
   return { text, fields };
 }
+
+/** The same fields, from a record that had to be parsed (not plain). */
+export function topFieldsOf(record: Record<string, unknown>): TopFields {
+  const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  return {
+    eventID: s(record.eventID),
+    eventTime: s(record.eventTime),
+    eventName: s(record.eventName),
+    eventSource: s(record.eventSource),
+    awsRegion: s(record.awsRegion),
+    recipientAccountId: s(record.recipientAccountId),
+    readOnly: record.readOnly === undefined ? undefined : String(record.readOnly),
+  };
+}
