@@ -49,16 +49,21 @@ export function postOnce(url: string, headers: Record<string, string>, body: Buf
       reject(new RequestNotSentError());
       return;
     }
-    request.on('error', reject);
+    // Once the status line is in, that is DNIF's answer: its body is drained (so the connection
+    // can be reused) for as long as the timeout allows, and a body cut short changes nothing.
+    let answer: HttpAnswer | undefined;
+    const answered = () => resolve(answer as HttpAnswer);
+    request.on('error', (err) => (answer ? answered() : reject(err)));
     request.on('response', (response) => {
-      const answer: HttpAnswer = {
+      answer = {
         status: response.statusCode ?? 0,
         reason: response.statusMessage ?? '',
         location: header(response.headers.location),
         retryAfter: header(response.headers['retry-after']),
       };
-      response.on('error', reject);
-      response.on('end', () => resolve(answer));
+      response.on('end', answered);
+      response.on('error', answered);
+      response.on('close', answered);
       response.resume();
     });
     request.end(body);

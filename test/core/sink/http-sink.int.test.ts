@@ -133,6 +133,30 @@ describe('HttpSink', () => {
     }
   });
 
+  it('takes a 2xx status line as the answer even when its body is slow: one request, no resend, bounded by the timeout', async () => {
+    let requests = 0;
+    const server: Server = createServer((req, res) => {
+      requests += 1;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-length': '2' });
+        res.write('{');
+        setTimeout(() => res.end('}'), 3_000);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`;
+    try {
+      const started = Date.now();
+      await expect(new HttpSink(target(url), { ...fast, requestTimeoutMs: 300 }).send([record('a')], longDeadline())).resolves.toMatchObject({ attempts: 1, errors: 0 });
+      expect(Date.now() - started).toBeLessThan(2_000);
+      expect(requests).toBe(1);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
   it.each([301, 302, 303, 307, 308])('does not follow a %i redirect: a failed delivery naming the status and the Location host only (issue 11 #1)', async (status) => {
     // Where a followed redirect would land: a page that answers any GET with 200.
     const landing = await scriptedServer([]);
