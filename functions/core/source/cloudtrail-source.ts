@@ -93,6 +93,7 @@ export class CloudTrailSource {
           return this.client.send(
             pacedBy(
               this.limiter,
+              deadline,
               new LookupEventsCommand({
                 StartTime: new Date(startSec * 1000),
                 EndTime: new Date(endSec * 1000),
@@ -137,10 +138,10 @@ export class CloudTrailSource {
  */
 export const LOOKUP_RATE_LIMIT_MIDDLEWARE = 'lookupEventsRateLimit';
 
-function pacedBy(limiter: RateLimiter, command: LookupEventsCommand): LookupEventsCommand {
+function pacedBy(limiter: RateLimiter, deadline: Deadline, command: LookupEventsCommand): LookupEventsCommand {
   command.middlewareStack.add(
     (next) => async (args) => {
-      await limiter.acquire();
+      await limiter.acquire(deadline);
       try {
         return await next(args);
       } finally {

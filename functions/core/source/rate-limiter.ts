@@ -1,3 +1,4 @@
+import { DeadlineReachedError, type Deadline } from '../deadline';
 import { sleep } from '../retry';
 
 /**
@@ -36,9 +37,10 @@ export class RateLimiter {
   /**
    * Resolves when the caller may send one request. The next slot is counted from the moment
    * this one is actually taken: a timer that fires late (a busy event loop, e.g. several
-   * regions at once) must not squeeze the following request closer.
+   * regions at once) must not squeeze the following request closer. With a deadline, throws
+   * DeadlineReachedError rather than wait past what it allows.
    */
-  async acquire(): Promise<void> {
+  async acquire(deadline?: Pick<Deadline, 'allows'>): Promise<void> {
     for (;;) {
       const now = this.now();
       const slot = this.earliestMs();
@@ -46,6 +48,9 @@ export class RateLimiter {
         this.nextSlotMs = now + this.intervalMs;
         return;
       }
+      // Checked at every wait, not once before the first: another caller of this limiter (another
+      // region's loop, a run still in flight) can take the slot waited for, and the next is later.
+      if (deadline && !deadline.allows(slot - now)) throw new DeadlineReachedError('waiting for a LookupEvents slot');
       await sleep(slot - now);
     }
   }

@@ -3,6 +3,7 @@
  * penalties, counting from answers, and pacing when a timer fires late or several callers wait.
  * How CloudTrailSource takes its slots is in cloudtrail-source.test.ts.
  */
+import { Deadline, DeadlineReachedError } from '../../../functions/core/deadline';
 import { RateLimiter } from '../../../functions/core/source/rate-limiter';
 import { maxInAnyWindow } from '../../../standins/rate-window';
 
@@ -113,5 +114,26 @@ describe('RateLimiter with a late timer', () => {
     for (let i = 1; i < sent.length; i++) expect(sent[i] - sent[i - 1]).toBeGreaterThanOrEqual(505);
     // Still about 2 a second: the late wake-ups cost only their own delay.
     expect(sent[sent.length - 1] - sent[0]).toBeLessThanOrEqual(lateness.length * 505 + 40 + 25);
+  });
+
+  it('stops at the deadline when another caller takes the slot it waited for, instead of waiting for the next', async () => {
+    jest.useFakeTimers();
+    let now = 1_000_000;
+    const limiter = new RateLimiter(2, 10, () => now);
+    await limiter.acquire();
+    // Both wait for the slot 510 ms on; the first in line takes it. The second's deadline allowed
+    // that wait but not another 510 ms: it must give up, not wake after its run should have ended.
+    const first = limiter.acquire();
+    const second = limiter.acquire(new Deadline(now + 800, 0, () => now));
+    const outcome = second.then(
+      () => 'acquired',
+      (err: unknown) => (err instanceof DeadlineReachedError ? 'deadline' : String(err)),
+    );
+    now += 510;
+    await jest.advanceTimersByTimeAsync(510);
+    await first;
+    now += 510;
+    await jest.advanceTimersByTimeAsync(510);
+    expect(await outcome).toBe('deadline');
   });
 });
