@@ -1,5 +1,5 @@
 /**
- * npm run bench:s3 [-- --quick]
+ * npm run bench:s3 [-- --quick] [--only gzip|json|gzipLargeFiles|scaleOut]
  *
  * The trail-file source's figures (issue 13): events per CPU-second of the S3 forwarder from SQS
  * message to DNIF 2xx, on real trail files (gzip, and plain JSON), beside the floor measured in
@@ -18,6 +18,8 @@ import type { SQSEvent } from 'aws-lambda';
 import { buildTrailFiles, s3EventMessage, startStandIns, type StandIns, type TrailFile } from '../standins';
 
 const QUICK = process.argv.includes('--quick');
+// --only K: one variant (its results.json key), for a profile (BENCH_S3_PROF) of just that.
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const FILES = QUICK ? 40 : 120;
 const RECORDS_PER_FILE = 1000;
 const CONSUMERS = [1, 2, 4, 8];
@@ -135,9 +137,9 @@ async function main(): Promise<void> {
       { name: 'json', key: 'json', files, keyOf: plainKey, paths: files.map((f) => onDisk(f, true)) },
       { name: `gzip, ${BIG_RECORDS_PER_FILE.toLocaleString('en-US')} records a file`, key: 'gzipLargeFiles', files: bigFiles, keyOf: (f) => f.key, paths: bigFiles.map((f) => onDisk(f, false)) },
     ];
-    for (const variant of variants) results[variant.key] = await measure(s, env, bucket, variant, warmFiles);
+    for (const variant of variants) if (!ONLY || ONLY === variant.key) results[variant.key] = await measure(s, env, bucket, variant, warmFiles);
     const scale: { consumers: number; eventsPerSecond: number; coresBusy: number; standInsCoreShare: number; standInsStall: { p99Ms: number; maxMs: number } }[] = [];
-    for (const n of CONSUMERS) {
+    for (const n of ONLY && ONLY !== 'scaleOut' ? [] : CONSUMERS) {
       const workers = await Promise.all(Array.from({ length: n }, () => Worker.start(env)));
       s.putConnectorSecret(s.connector({ connectorName: `bench-scale-${n}-${Date.now()}` }));
       s.dnif.clear();

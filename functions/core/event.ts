@@ -18,9 +18,10 @@ export interface SourceEvent {
   /** `cloudTrailEvent` already parsed (trail files parse a record only when it is not plain). */
   record?: Record<string, unknown>;
   /**
-   * Trail files: `cloudTrailEvent` was checked on the read as a valid, single-line JSON object
-   * with keys and no `dnifForwarder` (source/trail-files/record-reader.ts), so the record is
-   * built by appending to its text without parsing it; with its `recipientAccountId`, if a string.
+   * Trail files: the record, as its UTF-8 bytes (`cloudTrailEvent` is then unset), was checked on
+   * the read as a valid, single-line JSON object with keys and no `dnifForwarder`
+   * (source/trail-files/record-reader.ts), so the record is built by appending to those bytes
+   * without parsing or even decoding them; with its `recipientAccountId`, if a string.
    */
-  checked?: { recipientAccountId?: string };
+  checked?: { bytes: Buffer; recipientAccountId?: string };
 }

@@ -128,7 +128,13 @@ function joinRecords(records: OutgoingRecord[], open: string, between: string, c
   let at = body.write(open, 0, 'latin1');
   for (let i = 0; i < records.length; i++) {
     if (i > 0) at += body.write(between, at, 'latin1');
-    at += body.write(records[i].json, at, 'utf8');
+    const r = records[i];
+    if (r.head !== undefined && r.tail !== undefined) {
+      at += r.head.copy(body, at);
+      at += body.write(r.tail, at, 'utf8');
+    } else {
+      at += body.write(r.json, at, 'utf8');
+    }
   }
   at += body.write(close, at, 'latin1');
   // A record whose byte count is off (it never should be) must not cut the body short.

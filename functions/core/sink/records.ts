@@ -24,7 +24,13 @@ export interface OutgoingRecord {
   eventId: string;
   eventTime: number;
   /** The serialised JSON record. */
-  json: string;
+  readonly json: string;
+  /**
+   * Set when the record is kept as bytes (a plain trail record): `json` is `head` (UTF-8) then
+   * `tail`, and a sink that writes bytes copies `head` instead of encoding `json`.
+   */
+  readonly head?: Buffer;
+  readonly tail?: string;
   /** Trail files: the record's index in its file, so progress can be recorded after a batch. */
   position?: number;
   bytes: number;
@@ -38,12 +44,13 @@ const IDENTITY_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'e
 const CORE_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'eventType', 'eventCategory', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'userIdentity', 'errorCode', 'errorMessage', 'readOnly', 'requestID'];
 
 export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRecord {
-  const fast = event.checked && !ctx.flatten ? appendToChecked(event, event.checked.recipientAccountId ?? ctx.keyAccountId, ctx) : undefined;
+  const fast = event.checked && !ctx.flatten ? appendToChecked(event, event.checked, event.checked.recipientAccountId ?? ctx.keyAccountId, ctx) : undefined;
   if (fast) return fast;
+  const text = event.cloudTrailEvent ?? event.checked?.bytes.toString('utf8');
   let record: Record<string, unknown>;
   let unparsed = false;
   try {
-    const parsed: unknown = event.record ?? JSON.parse(event.cloudTrailEvent ?? '');
+    const parsed: unknown = event.record ?? JSON.parse(text ?? '');
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
     record = parsed as Record<string, unknown>;
   } catch {
@@ -56,13 +63,13 @@ export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRec
       readOnly: event.readOnly === undefined ? undefined : event.readOnly === 'true',
       username: event.username,
       resources: event.resources,
-      rawCloudTrailEvent: event.cloudTrailEvent,
+      rawCloudTrailEvent: text,
     };
   }
   const meta = metaOf(event, ctx, ctx.keyAccountId === undefined ? accountIdOf(record) : stringField(record.recipientAccountId) ?? ctx.keyAccountId);
   if (unparsed) meta.parseError = 'CloudTrailEvent is not a JSON object; fields taken from LookupEvents';
 
-  let json = unparsed ? serialise(record, meta, ctx.flatten) : withMeta(event.cloudTrailEvent as string, record, meta, ctx.flatten);
+  let json = unparsed ? serialise(record, meta, ctx.flatten) : withMeta(text as string, record, meta, ctx.flatten);
   let bytes = Buffer.byteLength(json);
   let truncated = false;
   if (bytes > ctx.maxRecordBytes) {
@@ -86,13 +93,35 @@ function metaOf(event: SourceEvent, ctx: RecordContext, accountId: string | unde
  * withMeta() does, without parsing it. Undefined when the account must come from userIdentity,
  * or the record is too large as it is: then it is parsed and cut down like any other.
  */
-function appendToChecked(event: SourceEvent, accountId: string | undefined, ctx: RecordContext): OutgoingRecord | undefined {
-  const text = event.cloudTrailEvent ?? '';
+function appendToChecked(event: SourceEvent, checked: { bytes: Buffer }, accountId: string | undefined, ctx: RecordContext): OutgoingRecord | undefined {
   if (accountId === undefined) return undefined;
-  const json = `${text.slice(0, text.lastIndexOf('}'))},"dnifForwarder":${metaJson(event.eventId, accountId, ctx)}}`;
-  const bytes = Buffer.byteLength(json);
+  // The record's bytes end with its closing brace (the reader stops there).
+  const head = checked.bytes.subarray(0, checked.bytes.length - 1);
+  const tail = `,"dnifForwarder":${metaJson(event.eventId, accountId, ctx)}}`;
+  const bytes = head.length + Buffer.byteLength(tail);
   if (bytes > ctx.maxRecordBytes) return undefined;
-  return { eventId: event.eventId, eventTime: event.eventTime, json, bytes, unparsed: false, truncated: false };
+  return new AppendedRecord(event.eventId, event.eventTime, head, tail, bytes);
+}
+
+/**
+ * A plain trail record with `dnifForwarder` appended, kept as its bytes and the appended text:
+ * decoding each record and encoding it again into the body was 1.5 µs an event of ~20 (bench).
+ */
+class AppendedRecord implements OutgoingRecord {
+  position?: number;
+  readonly unparsed = false;
+  readonly truncated = false;
+  constructor(
+    readonly eventId: string,
+    readonly eventTime: number,
+    readonly head: Buffer,
+    readonly tail: string,
+    readonly bytes: number,
+  ) {}
+
+  get json(): string {
+    return this.head.toString('utf8') + this.tail;
+  }
 }
 
 /** The parts of `dnifForwarder` shared by every record of a batch, serialised once. */
@@ -144,7 +173,8 @@ export function refitRecord(r: OutgoingRecord, maxBytes: number): OutgoingRecord
   const { dnifForwarder, ...record } = JSON.parse(r.json) as Record<string, unknown>;
   const meta = (dnifForwarder ?? { eventId: r.eventId }) as Record<string, unknown>;
   const json = fitRecord(record, meta, maxBytes, false);
-  return { ...r, json, bytes: Buffer.byteLength(json), truncated: true };
+  // Not `...r`: a record kept as bytes (head, tail) would carry them over.
+  return { eventId: r.eventId, eventTime: r.eventTime, position: r.position, json, bytes: Buffer.byteLength(json), unparsed: r.unparsed, truncated: true };
 }
 
 function accountIdOf(record: Record<string, unknown>): string | undefined {

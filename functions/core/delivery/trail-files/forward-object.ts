@@ -225,8 +225,7 @@ function toSourceEvent(scanned: ScannedRecord, ref: ObjectRef, position: number)
     eventSource: fields.eventSource,
     readOnly: fields.readOnly,
     awsRegion: fields.awsRegion,
-    cloudTrailEvent: scanned.text,
-    ...(record ? { record } : { checked: { recipientAccountId: fields.recipientAccountId } }),
+    ...(record ? { record, cloudTrailEvent: scanned.text } : { checked: { bytes: scanned.bytes, recipientAccountId: fields.recipientAccountId } }),
   };
 }
 

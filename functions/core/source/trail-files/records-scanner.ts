@@ -177,12 +177,13 @@ export class RecordsScanner {
   private keepPart(part: Buffer): void {
     this.partBytes += part.length;
     if (this.partBytes > MAX_RECORD_BYTES) throw this.error(`a record is larger than ${MAX_RECORD_BYTES} bytes`);
-    // Copy: the chunk's memory may be reused by the stream.
-    this.parts.push(Buffer.from(part));
+    this.parts.push(part);
   }
 
   private finishRecord(chunk: Buffer, start: number, end: number): ScannedRecord {
     const tail = chunk.subarray(Math.max(0, start), end);
+    // Not copied though the record outlives the chunk (it waits in a batch): a stream hands over
+    // each chunk it pushes for good (zlib and sockets allocate fresh memory for the next).
     if (this.parts.length === 0) return this.reader.result(tail);
     const bytes = Buffer.concat([...this.parts, tail]);
     this.parts = [];
