@@ -16,17 +16,24 @@ const context = (): Context =>
 async function run(req: Request): Promise<{ cpuMs: number; systemMs?: number; wallMs: number; events: number; failures: number }> {
   if (req.type === 'floor') {
     const bodies = req.files.map((f) => readFileSync(f));
-    const cpu = process.cpuUsage();
-    const start = Date.now();
-    let events = 0;
-    for (const body of bodies) {
-      const text = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body).toString('utf8') : body.toString('utf8');
-      for (const record of (JSON.parse(text) as { Records: unknown[] }).Records) {
-        if (JSON.stringify(record).length > 0) events += 1;
+    const pass = (): { cpuMs: number; wallMs: number; events: number } => {
+      const cpu = process.cpuUsage();
+      const start = Date.now();
+      let events = 0;
+      for (const body of bodies) {
+        const text = body[0] === 0x1f && body[1] === 0x8b ? gunzipSync(body).toString('utf8') : body.toString('utf8');
+        for (const record of (JSON.parse(text) as { Records: unknown[] }).Records) {
+          if (JSON.stringify(record).length > 0) events += 1;
+        }
       }
-    }
-    const used = process.cpuUsage(cpu);
-    return { cpuMs: (used.user + used.system) / 1000, wallMs: Date.now() - start, events, failures: 0 };
+      const used = process.cpuUsage(cpu);
+      return { cpuMs: (used.user + used.system) / 1000, wallMs: Date.now() - start, events };
+    };
+    // Warm, as the forwarder is (its first invocation is not counted), then the median of three:
+    // a single cold pass swung 60-107k events/s on json from run to run (heap growth, JIT).
+    pass();
+    const passes = [pass(), pass(), pass()].sort((a, b) => a.cpuMs - b.cpuMs);
+    return { ...passes[1], failures: 0 };
   }
   const { handler } = await import('../../functions/s3-forwarder/handler.js');
   const cpu = process.cpuUsage();
