@@ -52,7 +52,8 @@ export async function trailChecks(connector: Connector, trail: TrailConfig, time
         timeoutMs,
         async () => {
           const opened = await openTrailObject(s3, trail.bucket, (newest as { key: string }).key);
-          const first = await opened.records.next();
+          let first = await opened.records.next();
+          while (!first.done && first.value.length === 0) first = await opened.records.next();
           await opened.records.return(undefined);
           return passedCheck('trailFile', `Read ${(newest as { key: string }).key}: a trail file${first.done ? ' with no records' : ''}; s3:GetObject (and kms:Decrypt, if the trail uses SSE-KMS) allowed`);
         },

@@ -166,31 +166,33 @@ async function streamObject(ref: ObjectRef, startAt: number, deps: ForwardObject
     forwardedAt = new Date().toISOString();
   };
 
-  for await (const scanned of opened.records) {
-    const position = index++;
-    if (position % DEADLINE_CHECK_EVERY === 0 && deps.deadline.reached) throw new DeadlineReachedError(`reading s3://${ref.bucket}/${ref.key}`);
-    if (position < startAt) continue;
-    const event = toSourceEvent(scanned, ref, position);
-    if (!deps.passesFilters(event)) {
-      counts.filtered += 1;
-      continue;
+  for await (const records of opened.records) {
+    for (const scanned of records) {
+      const position = index++;
+      if (position % DEADLINE_CHECK_EVERY === 0 && deps.deadline.reached) throw new DeadlineReachedError(`reading s3://${ref.bucket}/${ref.key}`);
+      if (position < startAt) continue;
+      const event = toSourceEvent(scanned, ref, position);
+      if (!deps.passesFilters(event)) {
+        counts.filtered += 1;
+        continue;
+      }
+      const out = buildRecord(event, {
+        connectorName: deps.connectorName,
+        region: event.awsRegion ?? keyInfo.region ?? '',
+        forwardedAt,
+        flatten: deps.flatten,
+        maxRecordBytes,
+        source: 's3',
+        s3: { bucket: ref.bucket, key: ref.key },
+        keyAccountId: keyInfo.account,
+      });
+      out.position = position;
+      if (out.truncated) counts.truncated += 1;
+      if (out.unparsed) counts.unparsed += 1;
+      if (chunk.length > 0 && (chunk.length >= deps.limits.maxEvents || chunkBytes + out.bytes + 1 > deps.limits.maxBytes)) await flush();
+      chunk.push(out);
+      chunkBytes += out.bytes + 1;
     }
-    const out = buildRecord(event, {
-      connectorName: deps.connectorName,
-      region: event.awsRegion ?? keyInfo.region ?? '',
-      forwardedAt,
-      flatten: deps.flatten,
-      maxRecordBytes,
-      source: 's3',
-      s3: { bucket: ref.bucket, key: ref.key },
-      keyAccountId: keyInfo.account,
-    });
-    out.position = position;
-    if (out.truncated) counts.truncated += 1;
-    if (out.unparsed) counts.unparsed += 1;
-    if (chunk.length > 0 && (chunk.length >= deps.limits.maxEvents || chunkBytes + out.bytes + 1 > deps.limits.maxBytes)) await flush();
-    chunk.push(out);
-    chunkBytes += out.bytes + 1;
   }
   counts.records = index;
   await flush(true);

@@ -28,8 +28,11 @@ export class ObjectReadError extends Error {
 
 export interface OpenedObject {
   etag: string;
-  /** The records in file order, each checked as JSON (record-reader.ts). */
-  records: AsyncGenerator<ScannedRecord>;
+  /**
+   * The records in file order, each checked as JSON (record-reader.ts), as many at a time as a
+   * chunk completes (possibly none): one await a chunk, not one a record.
+   */
+  records: AsyncGenerator<ScannedRecord[]>;
 }
 
 /**
@@ -65,7 +68,7 @@ export async function openTrailObject(s3: S3Client, bucket: string, key: string)
   return { etag: normaliseEtag(out.ETag ?? ''), records: recordsOf(body, out.ContentLength, bucket, key) };
 }
 
-async function* recordsOf(body: Readable, contentLength: number | undefined, bucket: string, key: string): AsyncGenerator<ScannedRecord> {
+async function* recordsOf(body: Readable, contentLength: number | undefined, bucket: string, key: string): AsyncGenerator<ScannedRecord[]> {
   const where = `s3://${bucket}/${key}`;
   let received = 0;
   const cutShort = () => contentLength !== undefined && received < contentLength;
@@ -93,7 +96,7 @@ async function* recordsOf(body: Readable, contentLength: number | undefined, buc
         }
       })();
       try {
-        for await (const plain of inflate) for (const record of scanner.push(plain as Buffer)) yield record;
+        for await (const plain of inflate) yield scanner.push(plain as Buffer);
       } catch (err) {
         if (err instanceof ObjectReadError || err instanceof TrailJsonError) throw err;
         if (cutShort()) throw new ObjectReadError('S3Unavailable', `${where}: the download stopped after ${received} of ${contentLength} bytes`);
@@ -101,10 +104,10 @@ async function* recordsOf(body: Readable, contentLength: number | undefined, buc
       }
       await pump;
     } else {
-      for (const record of scanner.push(first)) yield record;
+      yield scanner.push(first);
       for (let c = await nextChunk(source, where); c !== undefined; c = await nextChunk(source, where)) {
         received += c.length;
-        for (const record of scanner.push(c)) yield record;
+        yield scanner.push(c);
       }
     }
     if (cutShort()) throw new ObjectReadError('S3Unavailable', `${where}: the download stopped after ${received} of ${contentLength} bytes`);
