@@ -8,7 +8,7 @@ import type { Connector } from '../core/connector';
 import { PublicKeyDirectory } from '../core/digest/public-keys';
 import { credentialsFor } from '../core/source/credentials';
 import { s3ClientFor } from '../core/source/trail-files/s3-client';
-import { probeLogFileValidation } from '../trail-audit/validation-probe';
+import { probeLogFileValidation } from '../core/digest/validation-probe';
 import { failedCheck, passedCheck, timed, type CheckResult } from './checks';
 import { classifyAwsError, DNIF } from './error-codes';
 

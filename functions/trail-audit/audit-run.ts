@@ -11,8 +11,8 @@ import { brokenLink } from '../core/digest/chain';
 import type { DigestLogFile } from '../core/digest/digest-file';
 import type { PublicKeyDirectory } from '../core/digest/public-keys';
 import type { Deadline } from '../core/deadline';
-import { checkSignature, fetchDigest, type CheckedDigest } from './digest-check';
-import { findDigestFolders, listDigestKeys, trailOfDigestKey, type DigestFolder } from './digest-listing';
+import { checkSignature, fetchDigest, type CheckedDigest } from '../core/digest/digest-check';
+import { findDigestFolders, listDigestKeys, trailOfDigestKey, type DigestFolder } from '../core/digest/digest-listing';
 import { checkLogFile, type LogFileDeps } from './log-file-check';
 import type { TrailHealth } from './trail-health';
 

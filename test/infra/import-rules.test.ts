@@ -112,6 +112,10 @@ describe('import rules', () => {
     expect(offending((i) => i.from === 'functions/core/contract.ts')).toEqual([]);
   });
 
+  it('a handler room never imports another (what two share lives in the core)', () => {
+    expect(offending((i) => HANDLER_ROOMS.some((room) => under(i.from, room) && !under(i.target, room) && HANDLER_ROOMS.some((other) => under(i.target, other))))).toEqual([]);
+  });
+
   it('the core never imports a handler room', () => {
     expect(offending((i) => under(i.from, 'functions/core') && HANDLER_ROOMS.some((room) => under(i.target, room)))).toEqual([]);
   });

@@ -11,7 +11,7 @@ import { PublicKeyDirectory } from '../../functions/core/digest/public-keys';
 import { Deadline } from '../../functions/core/deadline';
 import { runAudit, type AuditDeps } from '../../functions/trail-audit/audit-run';
 import type { LedgerState, ObjectRef, RepairOutcome } from '../../functions/trail-audit/log-file-check';
-import { probeLogFileValidation } from '../../functions/trail-audit/validation-probe';
+import { probeLogFileValidation } from '../../functions/core/digest/validation-probe';
 import { buildDigest, buildTrailFiles, putDigest, putTrailFiles, writeDigestChain, type Digest, type TrailFile } from '../../standins';
 import { useStandIns } from '../helpers/standins';
 

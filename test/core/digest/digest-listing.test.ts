@@ -1,7 +1,7 @@
 /** Digest key names, and folder discovery when a store ignores the listing delimiter. */
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { findDigestFolders, parseDigestKey, trailOfDigestKey } from '../../functions/trail-audit/digest-listing';
+import { findDigestFolders, parseDigestKey, trailOfDigestKey } from '../../../functions/core/digest/digest-listing';
 
 const KEY = 'p/AWSLogs/o-abcdefghij/111122223333/CloudTrail-Digest/eu-west-1/2026/12/01/111122223333_CloudTrail-Digest_eu-west-1_my_org.trail_us-east-1_20261201T230131Z.json.gz';
 

@@ -4,7 +4,7 @@
  * account-region only (the first found), so it stays quick on an organization of any size.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { PublicKeyDirectory } from '../core/digest/public-keys';
+import type { PublicKeyDirectory } from './public-keys';
 import { checkSignature, fetchDigest } from './digest-check';
 import { digestFolders, listDigestKeys } from './digest-listing';
 

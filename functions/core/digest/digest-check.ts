@@ -4,11 +4,11 @@
  * signature in `x-amz-meta-signature` verifies over AWS's data signing string.
  */
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { hashUncompressed } from '../core/digest/content-hash';
-import { DigestFormatError, parseDigestFile, type DigestFile } from '../core/digest/digest-file';
-import type { PublicKeyDirectory } from '../core/digest/public-keys';
-import { verifyDigestSignature } from '../core/digest/signature';
-import { dataSigningString } from '../core/digest/signing-string';
+import { hashUncompressed } from './content-hash';
+import { DigestFormatError, parseDigestFile, type DigestFile } from './digest-file';
+import type { PublicKeyDirectory } from './public-keys';
+import { verifyDigestSignature } from './signature';
+import { dataSigningString } from './signing-string';
 
 /** A digest object as read from S3, before any judgement. */
 export interface FetchedDigest {
