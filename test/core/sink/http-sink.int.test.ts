@@ -115,6 +115,13 @@ describe('HttpSink', () => {
     expect((err as Error).message).toMatch(/after 3 attempts: network error ECONNREFUSED/);
   });
 
+  it('reaches ports fetch refuses (9, 6000, ...): a DNIF there is told as unreachable, not as an unknown error', async () => {
+    // undici's fetch blocks the WHATWG "bad ports" before connecting; node:http does not.
+    const err = await new HttpSink(target('http://127.0.0.1:9/ingest'), { ...fast, maxAttempts: 2 }).send([record('a')], longDeadline()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SinkUnavailableError);
+    expect((err as Error).message).toMatch(/after 2 attempts: network error ECONNREFUSED/);
+  });
+
   it('lets a request that started before the deadline finish inside the reserve, so DNIF is not left holding a batch we send again', async () => {
     const server: Server = createServer((req, res) => {
       req.resume();
