@@ -129,8 +129,8 @@ function joinRecords(records: OutgoingRecord[], open: string, between: string, c
   for (let i = 0; i < records.length; i++) {
     if (i > 0) at += body.write(between, at, 'latin1');
     const r = records[i];
-    if (r.head !== undefined && r.tail !== undefined) {
-      at += r.head.copy(body, at);
+    if (r.objectBytes !== undefined && r.tail !== undefined) {
+      at += r.objectBytes.copy(body, at, 0, r.objectBytes.length - 1);
       at += body.write(r.tail, at, 'utf8');
     } else {
       at += body.write(r.json, at, 'utf8');

@@ -26,10 +26,11 @@ export interface OutgoingRecord {
   /** The serialised JSON record. */
   readonly json: string;
   /**
-   * Set when the record is kept as bytes (a plain trail record): `json` is `head` (UTF-8) then
-   * `tail`, and a sink that writes bytes copies `head` instead of encoding `json`.
+   * Set when the record is kept as bytes (a plain trail record): `json` is these bytes (UTF-8, a
+   * JSON object) but their closing brace, then `tail`; a sink that writes bytes copies them
+   * instead of encoding `json`.
    */
-  readonly head?: Buffer;
+  readonly objectBytes?: Buffer;
   readonly tail?: string;
   /** Trail files: the record's index in its file, so progress can be recorded after a batch. */
   position?: number;
@@ -95,12 +96,11 @@ function metaOf(event: SourceEvent, ctx: RecordContext, accountId: string | unde
  */
 function appendToChecked(event: SourceEvent, checked: { bytes: Buffer }, accountId: string | undefined, ctx: RecordContext): OutgoingRecord | undefined {
   if (accountId === undefined) return undefined;
-  // The record's bytes end with its closing brace (the reader stops there).
-  const head = checked.bytes.subarray(0, checked.bytes.length - 1);
+  // The record's bytes end with its closing brace (the reader stops there): the tail replaces it.
   const tail = `,"dnifForwarder":${metaJson(event.eventId, accountId, ctx)}}`;
-  const bytes = head.length + Buffer.byteLength(tail);
+  const bytes = checked.bytes.length - 1 + Buffer.byteLength(tail);
   if (bytes > ctx.maxRecordBytes) return undefined;
-  return new AppendedRecord(event.eventId, event.eventTime, head, tail, bytes);
+  return new AppendedRecord(event.eventId, event.eventTime, checked.bytes, tail, bytes);
 }
 
 /**
@@ -114,13 +114,13 @@ class AppendedRecord implements OutgoingRecord {
   constructor(
     readonly eventId: string,
     readonly eventTime: number,
-    readonly head: Buffer,
+    readonly objectBytes: Buffer,
     readonly tail: string,
     readonly bytes: number,
   ) {}
 
   get json(): string {
-    return this.head.toString('utf8') + this.tail;
+    return this.objectBytes.toString('utf8', 0, this.objectBytes.length - 1) + this.tail;
   }
 }
 
@@ -173,7 +173,7 @@ export function refitRecord(r: OutgoingRecord, maxBytes: number): OutgoingRecord
   const { dnifForwarder, ...record } = JSON.parse(r.json) as Record<string, unknown>;
   const meta = (dnifForwarder ?? { eventId: r.eventId }) as Record<string, unknown>;
   const json = fitRecord(record, meta, maxBytes, false);
-  // Not `...r`: a record kept as bytes (head, tail) would carry them over.
+  // Not `...r`: a record kept as bytes (objectBytes, tail) would carry them over.
   return { eventId: r.eventId, eventTime: r.eventTime, position: r.position, json, bytes: Buffer.byteLength(json), unparsed: r.unparsed, truncated: true };
 }
 
