@@ -45,7 +45,7 @@ const IDENTITY_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'e
 const CORE_FIELDS = ['eventVersion', 'eventID', 'eventTime', 'eventName', 'eventSource', 'eventType', 'eventCategory', 'awsRegion', 'recipientAccountId', 'sourceIPAddress', 'userAgent', 'userIdentity', 'errorCode', 'errorMessage', 'readOnly', 'requestID'];
 
 export function buildRecord(event: SourceEvent, ctx: RecordContext): OutgoingRecord {
-  const fast = event.checked && !ctx.flatten ? appendToChecked(event, event.checked, event.checked.recipientAccountId ?? ctx.keyAccountId, ctx) : undefined;
+  const fast = event.checked && !ctx.flatten ? appendToChecked(event, event.checked, ctx) : undefined;
   if (fast) return fast;
   const text = event.cloudTrailEvent ?? event.checked?.bytes.toString('utf8');
   let record: Record<string, unknown>;
@@ -94,7 +94,8 @@ function metaOf(event: SourceEvent, ctx: RecordContext, accountId: string | unde
  * withMeta() does, without parsing it. Undefined when the account must come from userIdentity,
  * or the record is too large as it is: then it is parsed and cut down like any other.
  */
-function appendToChecked(event: SourceEvent, checked: { bytes: Buffer }, accountId: string | undefined, ctx: RecordContext): OutgoingRecord | undefined {
+function appendToChecked(event: SourceEvent, checked: NonNullable<SourceEvent['checked']>, ctx: RecordContext): OutgoingRecord | undefined {
+  const accountId = checked.recipientAccountId ?? ctx.keyAccountId;
   if (accountId === undefined) return undefined;
   // The record's bytes end with its closing brace (the reader stops there): the tail replaces it.
   const tail = `,"dnifForwarder":${metaJson(event.eventId, accountId, ctx)}}`;

@@ -11,7 +11,7 @@ const CONTROL = /[\x00-\x1f]/;
 /** What a checked record hands on: its bytes and, when plain, the top-level fields read from it. */
 export class ScannedRecord {
   constructor(
-    /** The record's JSON, byte for byte as in the file (a copy: the chunk's memory may be reused). */
+    /** The record's JSON, byte for byte as in the file (a view of the chunk it ended in, or joined from several). */
     readonly bytes: Buffer,
     /**
      * Its top-level string fields (and `readOnly` as text), when the record is plain: a compact
@@ -73,7 +73,8 @@ export function scannedRecord(bytes: Buffer, pairs: Int32Array, pairCount: numbe
   const ascii = isAscii(bytes);
   // Raw control characters are not allowed in JSON strings (the reader passes over string content
   // with indexOf), and between tokens only SP was seen: JSON.parse will refuse such a record.
-  if (CONTROL.test(bytes.toString(ascii ? 'latin1' : 'utf8'))) return new ScannedRecord(bytes);
+  // Latin-1 maps each byte to itself, and UTF-8 never puts a byte below 0x20 inside a character.
+  if (CONTROL.test(bytes.toString('latin1'))) return new ScannedRecord(bytes);
   const fields: TopFields = {};
   for (let k = 0; k < pairCount * 5; k += 5) {
     const start = pairs[k];

@@ -3,8 +3,9 @@
  * and notes where its top-level keys and values are, so records.ts and the filters get their
  * fields without JSON.parse building the record (parsing was a fifth of the S3 forwarder's CPU).
  * String content is passed over with Buffer.indexOf; the JS loop sees only bytes between strings.
- * Left to the end, on the text (record-fields.ts): raw control characters in strings, and records
- * that are not plain (escaped keys, line breaks between tokens), which the caller parses instead.
+ * Left to the end, on the record's bytes (record-fields.ts): raw control characters in strings,
+ * and records that are not plain (escaped keys, line breaks between tokens), which the caller
+ * parses instead.
  */
 import { BYTES, ESCAPABLE, isDigit, isHex, JsonLiteral, JsonNumber, RecordSyntaxError } from './json-tokens';
 import { PairKind, scannedRecord, type ScannedRecord } from './record-fields';
@@ -55,7 +56,7 @@ export class RecordReader {
   private unusual = false;
   done = false;
 
-  /** Call when a new chunk arrives (its memory may be a reused buffer's). */
+  /** Call when a new chunk arrives: the backslash found in the last one says nothing of it. */
   newChunk(): void {
     this.backslashFound = false;
   }
