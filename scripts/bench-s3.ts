@@ -15,25 +15,40 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 
 import type { SQSEvent } from 'aws-lambda';
+import { build } from 'esbuild';
+import { ESBUILD_OPTIONS } from '../infra/lambda-code';
 import { buildTrailFiles, s3EventMessage, startStandIns, type StandIns, type TrailFile } from '../standins';
 
 const QUICK = process.argv.includes('--quick');
-// --only K: one variant (its results.json key), for a profile (BENCH_S3_PROF) of just that.
+// --only K: one variant (its results.json key), for a profile of just that. BENCH_S3_PROF=1: a CPU
+// profile of each counted round, .bench/s3/prof/<key>-round-N.cpuprofile.
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 const FILES = QUICK ? 40 : 120;
 const RECORDS_PER_FILE = 1000;
 const CONSUMERS = [1, 2, 4, 8];
 const WARM_FILES = 10;
-const ROUNDS = 3;
+const ROUNDS = 5;
 const BIG_RECORDS_PER_FILE = 10_000;
 const WORK = path.resolve(__dirname, '..', '.bench', 's3');
+const WORKER_FILE = path.join(WORK, 'worker', 'index.js');
+const PROFILE = Boolean(process.env.BENCH_S3_PROF);
 const say = (m: string) => void process.stdout.write(`${m}\n`);
+
+/**
+ * The worker and the handler it imports bundled with the stack's esbuild options (CJS, node22,
+ * minified, source maps), run with --enable-source-maps as the stack's NODE_OPTIONS has it: what
+ * Lambda runs. Under tsx each module is CommonJS of its own, and every imported binding a getter
+ * call in the hot loops (a bundle hoists them into one scope). Unminified for a profile.
+ */
+async function buildWorker(): Promise<void> {
+  await build({ ...ESBUILD_OPTIONS, external: [...ESBUILD_OPTIONS.external], minify: !PROFILE, entryPoints: [path.join(__dirname, 'bench', 's3-worker.ts')], outfile: WORKER_FILE });
+}
 const r0 = (n: number) => Math.round(n);
 
 class Worker {
   private constructor(private readonly child: ChildProcess) {}
   static async start(env: Record<string, string>): Promise<Worker> {
-    const child = fork(path.join(__dirname, 'bench', 's3-worker.ts'), [], { env: { ...process.env, ...env }, execArgv: ['--import', 'tsx', ...(process.env.BENCH_S3_NODE_ARGS ? process.env.BENCH_S3_NODE_ARGS.split(' ') : []), ...(process.env.BENCH_S3_PROF ? ['--cpu-prof', `--cpu-prof-dir=${WORK}/prof`] : [])], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(WORKER_FILE, [], { env: { ...process.env, ...env }, execArgv: ['--enable-source-maps', ...(process.env.BENCH_S3_NODE_ARGS ? process.env.BENCH_S3_NODE_ARGS.split(' ') : [])], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     await new Promise((resolve) => child.once('message', resolve));
     return new Worker(child);
   }
@@ -44,8 +59,7 @@ class Worker {
     });
   }
   stop(): void {
-    if (process.env.BENCH_S3_PROF) this.child.send({ type: 'exit' });
-    else this.child.kill();
+    this.child.kill();
   }
 }
 
@@ -73,56 +87,73 @@ interface Variant {
 
 const plainKey = (f: TrailFile) => f.key.replace('AWSLogs/', 'plain/AWSLogs/');
 
-/** The forwarder's CPU on one variant's files, in a warm process, beside the floor in another. */
+/**
+ * The forwarder's CPU on one variant's files, in a warm process, beside the floor in another. The
+ * two take turns, a floor pass just before each forwarder round, and the ratio is the median of
+ * the rounds' own ratios: this machine's speed drifts by up to 2× within minutes, and a floor taken
+ * minutes apart from the forwarder made the ratio swing 0.34-0.56 on unchanged code.
+ */
 async function measure(s: StandIns, env: Record<string, string>, bucket: string, variant: Variant, warmFiles: TrailFile[]): Promise<Record<string, unknown>> {
   const total = variant.files.reduce((n, f) => n + f.records.length, 0);
   // The floor in a process of its own: its garbage (the whole files parsed) must not be
-  // collected on the forwarder's time.
+  // collected on the forwarder's time. Warmed (JIT, heap) before it counts, as the forwarder is.
   const floorWorker = await Worker.start(env);
-  const floor = await floorWorker.run({ type: 'floor', files: variant.paths });
-  floorWorker.stop();
+  await floorWorker.run({ type: 'floor', files: variant.paths });
   const worker = await Worker.start(env);
   s.putConnectorSecret(s.connector({ connectorName: `bench-${variant.name.replace(/\W+/g, '-')}-${Date.now()}` }));
   await worker.run({ type: 'handler', events: eventsFor(s, bucket, warmFiles, variant.keyOf) });
-  // Three rounds on the same files under fresh keys (the ledger would skip them otherwise), the
-  // median reported: one round's figure swung by a fifth with this machine's other load.
-  const runs: { cpuMs: number; systemMs?: number; wallMs: number; failures: number }[] = [];
+  // Rounds on the same files under fresh keys (the ledger would skip them otherwise).
+  const rounds: { cpuMs: number; systemMs: number; wallMs: number; failures: number; floorCpuMs: number; floorEvents: number }[] = [];
   let delivered = total;
   for (let round = 0; round < ROUNDS; round++) {
+    const floor = await floorWorker.run({ type: 'floor', files: variant.paths });
     const roundKey = (f: TrailFile) => `round-${round}/${variant.keyOf(f)}`;
     for (const f of variant.files) s.s3.putObject(bucket, roundKey(f), s.s3.getObject(bucket, variant.keyOf(f))?.body ?? '');
     s.dnif.clear();
-    runs.push(await worker.run({ type: 'handler', events: eventsFor(s, bucket, variant.files, roundKey) }));
+    const profile = PROFILE ? path.join(WORK, 'prof', `${variant.key}-round-${round}.cpuprofile`) : undefined;
+    const run = await worker.run({ type: 'handler', events: eventsFor(s, bucket, variant.files, roundKey), profile });
+    rounds.push({ cpuMs: run.cpuMs, systemMs: run.systemMs ?? 0, wallMs: run.wallMs, failures: run.failures, floorCpuMs: floor.cpuMs, floorEvents: floor.events });
     delivered = Math.min(delivered, s.dnif.eventsById().size);
     for (const f of variant.files) s.s3.deleteObject(bucket, roundKey(f));
   }
   worker.stop();
-  runs.sort((a, b) => a.cpuMs - b.cpuMs);
-  const run = { ...runs[Math.floor(runs.length / 2)], failures: runs.reduce((n, r) => n + r.failures, 0) };
-  const range = [runs[runs.length - 1], runs[0]].map((r) => r0((total / r.cpuMs) * 1000));
-  const perCore = (total / run.cpuMs) * 1000;
-  const floorPerCore = (floor.events / floor.cpuMs) * 1000;
-  const systemShare = (run.systemMs ?? 0) / run.cpuMs;
+  floorWorker.stop();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const perCoreOf = rounds.map((r) => (total / r.cpuMs) * 1000);
+  const floorOf = rounds.map((r) => (r.floorEvents / r.floorCpuMs) * 1000);
+  const ratioOf = rounds.map((_, i) => perCoreOf[i] / floorOf[i]);
+  const perCore = median(perCoreOf);
+  const floorPerCore = median(floorOf);
+  const ratio = median(ratioOf);
+  const cpuMs = median(rounds.map((r) => r.cpuMs));
+  const systemShare = median(rounds.map((r) => r.systemMs / r.cpuMs));
+  const wallPerSecond = median(rounds.map((r) => (total / r.wallMs) * 1000));
+  const failures = rounds.reduce((n, r) => n + r.failures, 0);
+  const range = (xs: number[], digits = 0) => [Math.min(...xs), Math.max(...xs)].map((n) => Math.round(n * 10 ** digits) / 10 ** digits);
+  const fmt = (n: number) => r0(n).toLocaleString('en-US');
   say(
-    `${variant.name}: forwarder ${r0(perCore).toLocaleString('en-US')} events per CPU-second (median of ${ROUNDS} rounds, ${range.map((n) => n.toLocaleString('en-US')).join('-')}; ${((run.cpuMs / total) * 1000).toFixed(1)} µs an event, ${Math.round(systemShare * 100)}% in the kernel; wall ${r0((total / run.wallMs) * 1000).toLocaleString('en-US')}/s), floor ${r0(floorPerCore).toLocaleString('en-US')}: ratio ${(perCore / floorPerCore).toFixed(2)}; delivered ${delivered}/${total} (fewest of the rounds), failures ${run.failures}`,
+    `${variant.name}: forwarder ${fmt(perCore)} events per CPU-second (median of ${ROUNDS} rounds, ${range(perCoreOf).map(fmt).join('-')}; ${((cpuMs / total) * 1000).toFixed(1)} µs an event, ${Math.round(systemShare * 100)}% in the kernel; wall ${fmt(wallPerSecond)}/s), floor ${fmt(floorPerCore)} (${range(floorOf).map(fmt).join('-')}): ratio ${ratio.toFixed(2)} (rounds ${range(ratioOf, 2).join('-')}); delivered ${delivered}/${total} (fewest of the rounds), failures ${failures}`,
   );
   return {
     files: variant.files.length,
     events: total,
     eventsPerCpuSecond: r0(perCore),
-    eventsPerCpuSecondRange: range,
+    eventsPerCpuSecondRange: range(perCoreOf),
     floorEventsPerCpuSecond: r0(floorPerCore),
-    ratioToFloor: Math.round((perCore / floorPerCore) * 100) / 100,
-    microsecondsPerEvent: Math.round((run.cpuMs / total) * 10000) / 10,
+    floorEventsPerCpuSecondRange: range(floorOf),
+    ratioToFloor: Math.round(ratio * 100) / 100,
+    ratioToFloorRange: range(ratioOf, 2),
+    microsecondsPerEvent: Math.round((cpuMs / total) * 10000) / 10,
     systemShare: Math.round(systemShare * 100) / 100,
-    wallEventsPerSecond: r0((total / run.wallMs) * 1000),
+    wallEventsPerSecond: r0(wallPerSecond),
     delivered,
-    failures: run.failures,
+    failures,
   };
 }
 
 async function main(): Promise<void> {
-  mkdirSync(WORK, { recursive: true });
+  mkdirSync(path.join(WORK, 'prof'), { recursive: true });
+  await buildWorker();
   const s = await startStandIns({ region: 'us-east-1', dnif: { keepEvents: false } });
   const bucket = 'bench-trail';
   s.s3.createBucket(bucket);
