@@ -15,9 +15,8 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import path from 'node:path';
 
 import type { SQSEvent } from 'aws-lambda';
-import { build } from 'esbuild';
-import { ESBUILD_OPTIONS } from '../infra/lambda-code';
 import { buildTrailFiles, s3EventMessage, startStandIns, type StandIns, type TrailFile } from '../standins';
+import { buildLikeTheStack } from './bench/bundle';
 
 const QUICK = process.argv.includes('--quick');
 // --only K: one variant (its results.json key), for a profile of just that. BENCH_S3_PROF=1: a CPU
@@ -34,16 +33,15 @@ const WORKER_FILE = path.join(WORK, 'worker', 'index.js');
 const PROFILE = Boolean(process.env.BENCH_S3_PROF);
 const say = (m: string) => void process.stdout.write(`${m}\n`);
 
-/**
- * The worker and the handler it imports bundled with the stack's esbuild options (CJS, node22,
- * minified, source maps), run with --enable-source-maps as the stack's NODE_OPTIONS has it: what
- * Lambda runs. Under tsx each module is CommonJS of its own, and every imported binding a getter
- * call in the hot loops (a bundle hoists them into one scope). Unminified for a profile.
- */
-async function buildWorker(): Promise<void> {
-  await build({ ...ESBUILD_OPTIONS, external: [...ESBUILD_OPTIONS.external], minify: !PROFILE, entryPoints: [path.join(__dirname, 'bench', 's3-worker.ts')], outfile: WORKER_FILE });
-}
 const r0 = (n: number) => Math.round(n);
+
+/**
+ * The worker and the handler it imports bundled as the stack bundles them, run with
+ * --enable-source-maps as the stack's NODE_OPTIONS has it: what Lambda runs. Under tsx each module
+ * is CommonJS of its own, and every imported binding a getter call in the hot loops (a bundle
+ * hoists them into one scope). Unminified for a profile.
+ */
+const buildWorker = () => buildLikeTheStack('scripts/bench/s3-worker.ts', WORKER_FILE, { minify: !PROFILE });
 
 class Worker {
   private constructor(private readonly child: ChildProcess) {}

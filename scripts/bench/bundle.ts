@@ -44,6 +44,14 @@ export async function bundle(name: string, entry: string, external: string[] = [
   return { name, entry, file, bytes: statSync(file).size, mapBytes: statSync(`${file}.map`).size, zippedBytes, contributors: contributors(result.metafile) };
 }
 
+/**
+ * A bench worker, and the handler it imports, built with the stack's options so it runs as Lambda
+ * runs it; `minify: false` keeps the names readable in a CPU profile.
+ */
+export async function buildLikeTheStack(entry: string, outfile: string, opts: { minify: boolean }): Promise<void> {
+  await build({ ...STACK_OPTIONS, external: [...STACK_OPTIONS.external], minify: opts.minify, entryPoints: [path.join(REPO_ROOT, entry)], outfile, absWorkingDir: REPO_ROOT });
+}
+
 function contributors(meta: Metafile): Bundle['contributors'] {
   const out = Object.values(meta.outputs).find((o) => o.entryPoint);
   const by = new Map<string, number>();

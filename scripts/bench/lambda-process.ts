@@ -2,28 +2,15 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { build } from 'esbuild';
-import { REPO_ROOT, WORK_DIR } from './bundle';
+import { buildLikeTheStack, WORK_DIR } from './bundle';
 import { PROFILE } from './settings';
 import type { InvokeRequest, InvokeResult } from './worker';
 
 export const WORKER_FILE = path.join(WORK_DIR, 'worker', 'index.js');
 
 export async function buildWorker(): Promise<void> {
-  // Same options as the stack's bundles: the handler runs minified, as deployed.
-  await build({
-    entryPoints: [path.join(REPO_ROOT, 'scripts', 'bench', 'worker.ts')],
-    outfile: WORKER_FILE,
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minify: !PROFILE,
-    sourcemap: true,
-    sourcesContent: false,
-    logLevel: 'warning',
-    absWorkingDir: REPO_ROOT,
-  });
+  // Built as the stack builds the functions: the handler runs minified, as deployed.
+  await buildLikeTheStack('scripts/bench/worker.ts', WORKER_FILE, { minify: !PROFILE });
 }
 
 export class Worker {

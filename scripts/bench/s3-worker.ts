@@ -13,7 +13,11 @@ import type { Context, SQSEvent } from 'aws-lambda';
 /** profile: a file to write a CPU profile of just this run to (BENCH_S3_PROF): no start-up, no warm-up in it. */
 type Request = { type: 'handler'; events: SQSEvent[]; profile?: string } | { type: 'floor'; files: string[] };
 
-/** CPU ticks by thread name (Linux /proc), for BENCH_S3_THREADS: which threads the CPU goes to. */
+/**
+ * CPU ticks (user + system, at Linux's 100 a second) by thread, from /proc, for BENCH_S3_THREADS:
+ * which threads the CPU goes to. Node names them all "node": the key is name/tid ('main' for the
+ * JS thread).
+ */
 function threadTimes(): Map<string, number> {
   const out = new Map<string, number>();
   for (const tid of readdirSync('/proc/self/task')) {
@@ -21,7 +25,7 @@ function threadTimes(): Map<string, number> {
       const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
       const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ');
       const ticks = Number(fields[11]) + Number(fields[12]);
-      out.set(`${name}/${tid === String(process.pid) ? "main" : tid}`, ticks);
+      out.set(`${name}/${tid === String(process.pid) ? 'main' : tid}`, ticks);
     } catch {
       // the thread ended
     }
