@@ -1,5 +1,5 @@
 /**
- * npm run bench:s3 [-- --quick] [--only gzip|json|gzipLargeFiles|scaleOut]
+ * npm run bench:s3 [-- --quick] [--only gzip|json|gzipLargeFiles|gzipSmallFiles|scaleOut]
  *
  * The trail-file source's figures (issue 13): events per CPU-second of the S3 forwarder from SQS
  * message to DNIF 2xx, on real trail files (gzip, and plain JSON), beside the floor measured in
@@ -28,6 +28,9 @@ const CONSUMERS = [1, 2, 4, 8];
 const WARM_FILES = 10;
 const ROUNDS = 5;
 const BIG_RECORDS_PER_FILE = 10_000;
+// A quiet account-region's files (most of an organization trail's): what a file costs, whatever its size.
+const SMALL_RECORDS_PER_FILE = 10;
+const SMALL_FILES = 240;
 const WORK = path.resolve(__dirname, '..', '.bench', 's3');
 const WORKER_FILE = path.join(WORK, 'worker', 'index.js');
 const PROFILE = Boolean(process.env.BENCH_S3_PROF);
@@ -130,7 +133,7 @@ async function measure(s: StandIns, env: Record<string, string>, bucket: string,
   const range = (xs: number[], digits = 0) => [Math.min(...xs), Math.max(...xs)].map((n) => Math.round(n * 10 ** digits) / 10 ** digits);
   const fmt = (n: number) => r0(n).toLocaleString('en-US');
   say(
-    `${variant.name}: forwarder ${fmt(perCore)} events per CPU-second (median of ${ROUNDS} rounds, ${range(perCoreOf).map(fmt).join('-')}; ${((cpuMs / total) * 1000).toFixed(1)} µs an event, ${Math.round(systemShare * 100)}% in the kernel; wall ${fmt(wallPerSecond)}/s), floor ${fmt(floorPerCore)} (${range(floorOf).map(fmt).join('-')}): ratio ${ratio.toFixed(2)} (rounds ${range(ratioOf, 2).join('-')}); delivered ${delivered}/${total} (fewest of the rounds), failures ${failures}`,
+    `${variant.name}: forwarder ${fmt(perCore)} events per CPU-second (median of ${ROUNDS} rounds, ${range(perCoreOf).map(fmt).join('-')}; ${((cpuMs / total) * 1000).toFixed(1)} µs an event, ${(cpuMs / variant.files.length).toFixed(2)} ms a file, ${Math.round(systemShare * 100)}% in the kernel; wall ${fmt(wallPerSecond)}/s), floor ${fmt(floorPerCore)} (${range(floorOf).map(fmt).join('-')}): ratio ${ratio.toFixed(2)} (rounds ${range(ratioOf, 2).join('-')}); delivered ${delivered}/${total} (fewest of the rounds), failures ${failures}`,
   );
   return {
     files: variant.files.length,
@@ -142,6 +145,7 @@ async function measure(s: StandIns, env: Record<string, string>, bucket: string,
     ratioToFloor: Math.round(ratio * 100) / 100,
     ratioToFloorRange: range(ratioOf, 2),
     microsecondsPerEvent: Math.round((cpuMs / total) * 10000) / 10,
+    msPerFile: Math.round((cpuMs / variant.files.length) * 100) / 100,
     systemShare: Math.round(systemShare * 100) / 100,
     wallEventsPerSecond: r0(wallPerSecond),
     delivered,
@@ -159,11 +163,12 @@ async function main(): Promise<void> {
   const files = buildTrailFiles({ accountIds: ['111111111111'], regions: ['us-east-1'], from, hours: FILES / 12, recordsPerFile: RECORDS_PER_FILE, seed: 5 });
   // A busy trail's files (data events, >100 events/s): the per-file calls weigh less.
   const bigFiles = buildTrailFiles({ accountIds: ['333333333333'], regions: ['us-east-1'], from, hours: FILES / 10 / 12, recordsPerFile: BIG_RECORDS_PER_FILE, seed: 7 });
+  const smallFiles = buildTrailFiles({ accountIds: ['444444444444'], regions: ['us-east-1'], from, hours: SMALL_FILES / 12, recordsPerFile: SMALL_RECORDS_PER_FILE, seed: 8 });
   // A warm execution environment, as most invocations of a busy queue find it: its first invocation
   // (credentials, the secret, the SDK's lazy modules) runs on these files and is not counted.
   const warmFiles = buildTrailFiles({ accountIds: ['222222222222'], regions: ['us-east-1'], from, hours: WARM_FILES / 12, recordsPerFile: RECORDS_PER_FILE, seed: 6 });
   const onDisk = (f: TrailFile, json: boolean) => path.join(WORK, `${path.basename(f.key)}${json ? '.json' : ''}`);
-  for (const f of [...warmFiles, ...files, ...bigFiles]) {
+  for (const f of [...warmFiles, ...files, ...bigFiles, ...smallFiles]) {
     s.s3.putObject(bucket, f.key, f.body);
     s.s3.putObject(bucket, plainKey(f), f.json);
     writeFileSync(onDisk(f, false), f.body);
@@ -179,6 +184,7 @@ async function main(): Promise<void> {
       { name: 'gzip', key: 'gzip', files, keyOf: (f) => f.key, paths: files.map((f) => onDisk(f, false)) },
       { name: 'json', key: 'json', files, keyOf: plainKey, paths: files.map((f) => onDisk(f, true)) },
       { name: `gzip, ${BIG_RECORDS_PER_FILE.toLocaleString('en-US')} records a file`, key: 'gzipLargeFiles', files: bigFiles, keyOf: (f) => f.key, paths: bigFiles.map((f) => onDisk(f, false)) },
+      { name: `gzip, ${SMALL_RECORDS_PER_FILE} records a file`, key: 'gzipSmallFiles', files: smallFiles, keyOf: (f) => f.key, paths: smallFiles.map((f) => onDisk(f, false)) },
     ];
     for (const variant of variants) if (!ONLY || ONLY === variant.key) results[variant.key] = await measure(s, env, bucket, variant, warmFiles);
     const scale: { consumers: number; eventsPerSecond: number; coresBusy: number; standInsCoreShare: number; standInsStall: { p99Ms: number; maxMs: number } }[] = [];
