@@ -130,10 +130,12 @@ async function measure(s: StandIns, env: Record<string, string>, bucket: string,
   const systemShare = median(rounds.map((r) => r.systemMs / r.cpuMs));
   const wallPerSecond = median(rounds.map((r) => (total / r.wallMs) * 1000));
   const failures = rounds.reduce((n, r) => n + r.failures, 0);
+  const usPerEvent = (cpuMs / total) * 1000;
+  const msPerFile = cpuMs / variant.files.length;
   const range = (xs: number[], digits = 0) => [Math.min(...xs), Math.max(...xs)].map((n) => Math.round(n * 10 ** digits) / 10 ** digits);
   const fmt = (n: number) => r0(n).toLocaleString('en-US');
   say(
-    `${variant.name}: forwarder ${fmt(perCore)} events per CPU-second (median of ${ROUNDS} rounds, ${range(perCoreOf).map(fmt).join('-')}; ${((cpuMs / total) * 1000).toFixed(1)} µs an event, ${(cpuMs / variant.files.length).toFixed(2)} ms a file, ${Math.round(systemShare * 100)}% in the kernel; wall ${fmt(wallPerSecond)}/s), floor ${fmt(floorPerCore)} (${range(floorOf).map(fmt).join('-')}): ratio ${ratio.toFixed(2)} (rounds ${range(ratioOf, 2).join('-')}); delivered ${delivered}/${total} (fewest of the rounds), failures ${failures}`,
+    `${variant.name}: forwarder ${fmt(perCore)} events per CPU-second (median of ${ROUNDS} rounds, ${range(perCoreOf).map(fmt).join('-')}; ${usPerEvent.toFixed(1)} µs an event, ${msPerFile.toFixed(2)} ms a file, ${Math.round(systemShare * 100)}% in the kernel; wall ${fmt(wallPerSecond)}/s), floor ${fmt(floorPerCore)} (${range(floorOf).map(fmt).join('-')}): ratio ${ratio.toFixed(2)} (rounds ${range(ratioOf, 2).join('-')}); delivered ${delivered}/${total} (fewest of the rounds), failures ${failures}`,
   );
   return {
     files: variant.files.length,
@@ -144,8 +146,8 @@ async function measure(s: StandIns, env: Record<string, string>, bucket: string,
     floorEventsPerCpuSecondRange: range(floorOf),
     ratioToFloor: Math.round(ratio * 100) / 100,
     ratioToFloorRange: range(ratioOf, 2),
-    microsecondsPerEvent: Math.round((cpuMs / total) * 10000) / 10,
-    msPerFile: Math.round((cpuMs / variant.files.length) * 100) / 100,
+    microsecondsPerEvent: Math.round(usPerEvent * 10) / 10,
+    msPerFile: Math.round(msPerFile * 100) / 100,
     systemShare: Math.round(systemShare * 100) / 100,
     wallEventsPerSecond: r0(wallPerSecond),
     delivered,
